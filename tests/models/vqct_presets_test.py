@@ -1,0 +1,51 @@
+import numpy as np
+import pytest
+
+from vqct_keras.models.vqct_presets import build_tokenizer
+from vqct_keras.models.vqct_presets import preset_names
+from vqct_keras.prior.codebook_prior import CodebookPrior
+
+
+def prior():
+    return CodebookPrior(
+        ["red", "big", "soft"], ["dog", "car"], np.ones((5, 8)), [[0, 3]]
+    )
+
+
+def test_paper_preset_is_the_f16_vqgan():
+    tokenizer = build_tokenizer("vqct_f16_256", prior=prior())
+    assert tokenizer.downsampling_factor == 16
+    assert tokenizer.quantizer.embed_dim == 256
+    assert tokenizer.quantizer.top_k == 2
+    assert tokenizer.quant_conv.filters == 512
+    # Encoder 29,298,176 + decoder 42,449,795 (taming f16) + 1x1 convs.
+    assert tokenizer.encoder.count_params() == 29_298_176
+    assert tokenizer.decoder.count_params() == 42_449_795
+
+
+def test_tiny_preset_runs_and_overrides_apply():
+    tokenizer = build_tokenizer(
+        "vqct_tiny_32",
+        prior=prior(),
+        top_k=1,
+        transfer="mlp",
+        ch=16,
+        num_groups=16,
+    )
+    assert tokenizer.quantizer.top_k == 1
+    assert tokenizer.quantizer.transfer == "mlp"
+    assert tokenizer.ch == 16
+    out = tokenizer(np.zeros((1, 32, 32, 3), "float32"))
+    assert tuple(out["indices"].shape) == (1, 8, 8, 2)
+
+
+def test_vector_baseline_and_errors():
+    tokenizer = build_tokenizer(
+        "vqct_tiny_32", quantizer="vector", num_codes=64
+    )
+    assert tokenizer.quantizer.num_codes == 64
+    assert "vqct_tiny_32" in preset_names()
+    with pytest.raises(ValueError, match="needs a codebook prior"):
+        build_tokenizer("vqct_tiny_32")
+    with pytest.raises(ValueError, match="Unknown preset"):
+        build_tokenizer("vqct_huge")

@@ -1,0 +1,49 @@
+"""Conventions shared by the command-line tools in `training/`.
+
+Every tool takes `--output_dir` (default: a fresh folder under `runs/`),
+writes its resolved flags there, and prints the folder at the end.
+"""
+
+import datetime
+import os
+import sys
+
+from absl import flags
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def define_output_dir_flag():
+    """Define `--output_dir` (call inside each tool's `define_flags`)."""
+    return flags.DEFINE_string(
+        "output_dir",
+        None,
+        "Folder for everything this command writes. Defaults to a fresh "
+        "folder runs/<command>-<timestamp>/ in the repository.",
+    )
+
+
+def resolve_output_dir(output_dir, command_name):
+    """Create and return the output folder; a fresh one when not given."""
+    if not output_dir:
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        output_dir = os.path.join(REPO_ROOT, "runs", f"{command_name}-{stamp}")
+        suffix = 1
+        base = output_dir
+        while os.path.exists(output_dir):
+            suffix += 1
+            output_dir = f"{base}-{suffix}"
+    os.makedirs(output_dir, exist_ok=True)
+    return os.path.abspath(output_dir)
+
+
+def write_flags(output_dir, filename="flags.txt"):
+    """Write the resolved flags as a flagfile that re-runs the command."""
+    path = os.path.join(output_dir, filename)
+    flags.FLAGS.append_flags_into_file(path)
+    return path
+
+
+def finish(output_dir, stream=sys.stdout):
+    """Print where the outputs are, as the last line of every tool."""
+    print(f"Outputs written to: {output_dir}", file=stream, flush=True)

@@ -1,0 +1,296 @@
+"""VQCT's part-of-speech quantizer: adjective half and noun half."""
+
+import keras
+from keras import ops
+
+from vqct_keras.api_export import vqct_export
+from vqct_keras.graph import normalized_adjacency
+from vqct_keras.layers.quantizer_ops import quantization_losses
+from vqct_keras.layers.quantizer_ops import squared_distances
+from vqct_keras.layers.quantizer_ops import straight_through
+from vqct_keras.layers.quantizer_ops import usage_fraction
+from vqct_keras.layers.transferred_codebook import TransferredCodebook
+
+
+@vqct_export("vqct_keras.layers.PartOfSpeechQuantizer")
+class PartOfSpeechQuantizer(keras.layers.Layer):
+    """Quantize a latent against a transferred adjective and noun codebook.
+
+    The latent's `2 * embed_dim` channels are split in two halves. The first
+    half is replaced by the mean of its `top_k` nearest adjective codes, the
+    second by its nearest noun code (squared L2, float32). The codebook is
+    recomputed from the prior by a `TransferredCodebook` at every call, so
+    the codebook loss trains the transfer network.
+
+    Index layout: per position `[adj_1, ..., adj_k, noun]`, `top_k + 1`
+    int32 values, each local to its codebook (`0 <= adj < num_adjectives`,
+    `0 <= noun < num_nouns`); `adj_1` is the nearest adjective.
+
+    Loss per half (summed over the halves), as the official code:
+    `commitment_weight * mean((sg[q] - z)^2)
+    + codebook_weight * mean((q - sg[z])^2)`; defaults 1.0 and 0.25 (the
+    taming "legacy" form, whose roles are swapped with respect to the
+    VQ-VAE paper's beta).
+
+    Args:
+        num_adjectives: int. Adjective codes.
+        num_nouns: int. Noun codes.
+        embed_dim: int. Channels of each half.
+        prior_dim: int. Dimension of the prior's word vectors.
+        num_adjacency_entries: int. Non-zeros of the normalised adjacency.
+        transfer: str. Codebook transfer network, see `TransferredCodebook`.
+            Defaults to `"gcn"`.
+        top_k: int. Adjective codes averaged per position. Defaults to `2`.
+        commitment_weight: float. Defaults to `1.0`.
+        codebook_weight: float. Defaults to `0.25`.
+        dropout: float. Dropout inside the GCN. Defaults to `0.5`.
+        hidden_dim: int. Hidden width of the transfer network. Defaults to
+            `embed_dim`.
+        seed: int. Seed of the transfer network. Defaults to `None`.
+
+    Call arguments:
+        latents: `(B, H, W, 2 * embed_dim)` tensor.
+        training: bool. Enables the GCN dropout.
+
+    Returns:
+        A dict: `quantized` (the straight-through latents, same shape),
+        `indices` `(B, H, W, top_k + 1)` int32, `commitment_loss`,
+        `codebook_loss`, `vq_loss` (their sum), `adjective_usage` and
+        `noun_usage` (fractions of codes used in the batch).
+
+    Example:
+
+    >>> import numpy as np
+    >>> from vqct_keras.prior.codebook_prior import CodebookPrior
+    >>> prior = CodebookPrior(["red", "big"], ["dog", "car", "sky"],
+    ...                       np.random.rand(5, 6), edges=[[0, 2], [1, 3]])
+    >>> quantizer = PartOfSpeechQuantizer.from_prior(prior, embed_dim=4)
+    >>> out = quantizer(np.random.rand(1, 2, 2, 8).astype("float32"))
+    >>> out["indices"].shape
+    (1, 2, 2, 3)
+    """
+
+    def __init__(
+        self,
+        num_adjectives,
+        num_nouns,
+        embed_dim,
+        prior_dim=None,
+        num_adjacency_entries=None,
+        transfer="gcn",
+        top_k=2,
+        commitment_weight=1.0,
+        codebook_weight=0.25,
+        dropout=0.5,
+        hidden_dim=None,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if not 1 <= top_k <= num_adjectives:
+            raise ValueError(
+                f"`top_k` must be between 1 and num_adjectives="
+                f"{num_adjectives}; got {top_k}."
+            )
+        self.num_adjectives = int(num_adjectives)
+        self.num_nouns = int(num_nouns)
+        self.embed_dim = int(embed_dim)
+        self.prior_dim = prior_dim
+        self.num_adjacency_entries = num_adjacency_entries
+        self.transfer = transfer
+        self.top_k = int(top_k)
+        self.commitment_weight = commitment_weight
+        self.codebook_weight = codebook_weight
+        self.dropout = dropout
+        self.hidden_dim = hidden_dim
+        self.seed = seed
+        self.transferred_codebook = TransferredCodebook(
+            num_adjectives=num_adjectives,
+            num_nouns=num_nouns,
+            embed_dim=embed_dim,
+            prior_dim=prior_dim,
+            num_adjacency_entries=num_adjacency_entries,
+            transfer=transfer,
+            hidden_dim=hidden_dim,
+            dropout=dropout,
+            seed=seed,
+            dtype="float32",
+            name="transferred_codebook",
+        )
+
+    @property
+    def latent_channels(self):
+        """Channels the quantizer expects: `2 * embed_dim`."""
+        return 2 * self.embed_dim
+
+    @property
+    def index_depth(self):
+        """Indices per position: `top_k + 1`."""
+        return self.top_k + 1
+
+    @property
+    def index_ranges(self):
+        """Exclusive upper bound of each index slot."""
+        return (self.num_adjectives,) * self.top_k + (self.num_nouns,)
+
+    @classmethod
+    def from_prior(cls, prior, embed_dim, **kwargs):
+        """Build a quantizer sized for a `CodebookPrior` and load it."""
+        rows, _, _ = normalized_adjacency(
+            prior.num_codes, prior.edges, prior.edge_weights
+        )
+        layer = cls(
+            num_adjectives=prior.num_adjectives,
+            num_nouns=prior.num_nouns,
+            embed_dim=embed_dim,
+            prior_dim=prior.prior_dim,
+            num_adjacency_entries=len(rows),
+            **kwargs,
+        )
+        layer.build()
+        layer.set_prior(prior)
+        return layer
+
+    def set_prior(self, prior):
+        """Load a `CodebookPrior` into the transfer network's fixed weights."""
+        self.transferred_codebook.set_prior(prior)
+
+    def build(self, input_shape=None):
+        self.transferred_codebook.build()
+        self.built = True
+
+    def codebooks(self, training=False):
+        """`(adjective_codes, noun_codes)`, float32."""
+        codes = self.transferred_codebook.codebook(training=training)
+        return codes[: self.num_adjectives], codes[self.num_adjectives :]
+
+    def call(self, latents, training=None):
+        if latents.shape[-1] != self.latent_channels:
+            raise ValueError(
+                f"PartOfSpeechQuantizer expects latents with "
+                f"2 * embed_dim = {self.latent_channels} channels; got "
+                f"shape {tuple(latents.shape)}."
+            )
+        adjective_codes, noun_codes = self.codebooks(training=bool(training))
+        spatial = tuple(ops.shape(latents)[:-1])
+        adjective_latents = latents[..., : self.embed_dim]
+        noun_latents = latents[..., self.embed_dim :]
+        flat_adjectives = ops.reshape(adjective_latents, (-1, self.embed_dim))
+        flat_nouns = ops.reshape(noun_latents, (-1, self.embed_dim))
+
+        _, adjective_indices = ops.top_k(
+            -squared_distances(flat_adjectives, adjective_codes),
+            k=self.top_k,
+            sorted=True,
+        )
+        noun_indices = ops.argmin(
+            squared_distances(flat_nouns, noun_codes), axis=-1
+        )
+        adjective_indices = ops.cast(adjective_indices, "int32")
+        noun_indices = ops.cast(noun_indices, "int32")
+        indices = ops.concatenate(
+            [adjective_indices, noun_indices[:, None]], axis=-1
+        )
+        adjective_quantized, noun_quantized = self._lookup(
+            indices, adjective_codes, noun_codes
+        )
+        adjective_quantized = ops.reshape(
+            adjective_quantized, ops.shape(adjective_latents)
+        )
+        noun_quantized = ops.reshape(noun_quantized, ops.shape(noun_latents))
+
+        commitment, codebook = 0.0, 0.0
+        for latent_half, quantized_half in (
+            (adjective_latents, adjective_quantized),
+            (noun_latents, noun_quantized),
+        ):
+            half_commitment, half_codebook = quantization_losses(
+                latent_half,
+                quantized_half,
+                self.commitment_weight,
+                self.codebook_weight,
+            )
+            commitment = commitment + half_commitment
+            codebook = codebook + half_codebook
+
+        quantized = ops.concatenate(
+            [
+                straight_through(
+                    adjective_latents,
+                    ops.cast(adjective_quantized, latents.dtype),
+                ),
+                straight_through(
+                    noun_latents, ops.cast(noun_quantized, latents.dtype)
+                ),
+            ],
+            axis=-1,
+        )
+        indices = ops.reshape(indices, spatial + (self.index_depth,))
+        return {
+            "quantized": quantized,
+            "indices": indices,
+            "commitment_loss": commitment,
+            "codebook_loss": codebook,
+            "vq_loss": commitment + codebook,
+            "adjective_usage": usage_fraction(
+                indices[..., : self.top_k], self.num_adjectives
+            ),
+            "noun_usage": usage_fraction(indices[..., -1], self.num_nouns),
+        }
+
+    def _lookup(self, flat_indices, adjective_codes, noun_codes):
+        adjective = ops.mean(
+            ops.take(adjective_codes, flat_indices[:, : self.top_k], axis=0),
+            axis=1,
+        )
+        noun = ops.take(noun_codes, flat_indices[:, -1], axis=0)
+        return adjective, noun
+
+    def indices_to_codes(self, indices):
+        """Latents `(..., 2 * embed_dim)` from indices `(..., top_k + 1)`.
+
+        Uses the deterministic (inference) codebook, so it reproduces the
+        `quantized` output of an inference call exactly.
+        """
+        adjective_codes, noun_codes = self.codebooks(training=False)
+        indices = ops.cast(indices, "int32")
+        spatial = tuple(ops.shape(indices)[:-1])
+        flat = ops.reshape(indices, (-1, self.index_depth))
+        adjective, noun = self._lookup(flat, adjective_codes, noun_codes)
+        codes = ops.concatenate([adjective, noun], axis=-1)
+        return ops.reshape(codes, spatial + (self.latent_channels,))
+
+    def compute_output_spec(self, latents, training=None):
+        spatial = tuple(latents.shape[:-1])
+        scalar = keras.KerasTensor((), dtype="float32")
+        return {
+            "quantized": keras.KerasTensor(latents.shape, dtype=latents.dtype),
+            "indices": keras.KerasTensor(
+                spatial + (self.index_depth,), dtype="int32"
+            ),
+            "commitment_loss": scalar,
+            "codebook_loss": scalar,
+            "vq_loss": scalar,
+            "adjective_usage": scalar,
+            "noun_usage": scalar,
+        }
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "num_adjectives": self.num_adjectives,
+                "num_nouns": self.num_nouns,
+                "embed_dim": self.embed_dim,
+                "prior_dim": self.prior_dim,
+                "num_adjacency_entries": self.num_adjacency_entries,
+                "transfer": self.transfer,
+                "top_k": self.top_k,
+                "commitment_weight": self.commitment_weight,
+                "codebook_weight": self.codebook_weight,
+                "dropout": self.dropout,
+                "hidden_dim": self.hidden_dim,
+                "seed": self.seed,
+            }
+        )
+        return config

@@ -1,0 +1,87 @@
+"""Down- and up-sampling layers of the VQGAN encoder and decoder."""
+
+import keras
+from keras import ops
+
+from vqct_keras.api_export import vqct_export
+from vqct_keras.layers.initializers import torch_like_conv2d
+
+
+@vqct_export("vqct_keras.layers.Downsample2D")
+class Downsample2D(keras.layers.Layer):
+    """Halve height and width: zero-pad right/bottom by 1, 3x3 conv stride 2.
+
+    Keeps the channel count. Odd sizes are not supported by the VQGAN; the
+    tokenizer checks divisibility before calling it.
+
+    Example:
+
+    >>> Downsample2D()(keras.ops.ones((1, 8, 8, 16))).shape
+    (1, 4, 4, 16)
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.conv = None
+
+    def build(self, input_shape):
+        self.conv = torch_like_conv2d(
+            input_shape[-1],
+            3,
+            "conv",
+            self.dtype_policy,
+            strides=2,
+            padding="valid",
+        )
+        padded = list(input_shape)
+        for axis in (1, 2):
+            if padded[axis] is not None:
+                padded[axis] += 1
+        self.conv.build(tuple(padded))
+
+    def call(self, inputs):
+        padded = ops.pad(inputs, ((0, 0), (0, 1), (0, 1), (0, 0)))
+        return self.conv(padded)
+
+    def compute_output_shape(self, input_shape):
+        height, width = input_shape[1], input_shape[2]
+        return (
+            input_shape[0],
+            None if height is None else height // 2,
+            None if width is None else width // 2,
+            input_shape[-1],
+        )
+
+
+@vqct_export("vqct_keras.layers.Upsample2D")
+class Upsample2D(keras.layers.Layer):
+    """Double height and width: nearest-neighbour x2, then a 3x3 conv.
+
+    Example:
+
+    >>> Upsample2D()(keras.ops.ones((1, 4, 4, 16))).shape
+    (1, 8, 8, 16)
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.conv = None
+
+    def build(self, input_shape):
+        self.conv = torch_like_conv2d(
+            input_shape[-1], 3, "conv", self.dtype_policy
+        )
+        self.conv.build(self.compute_output_shape(input_shape))
+
+    def call(self, inputs):
+        x = ops.repeat(ops.repeat(inputs, 2, axis=1), 2, axis=2)
+        return self.conv(x)
+
+    def compute_output_shape(self, input_shape):
+        height, width = input_shape[1], input_shape[2]
+        return (
+            input_shape[0],
+            None if height is None else height * 2,
+            None if width is None else width * 2,
+            input_shape[-1],
+        )

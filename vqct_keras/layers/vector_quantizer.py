@@ -1,0 +1,135 @@
+"""The plain VQGAN vector quantizer with a learnable codebook (baseline)."""
+
+import keras
+from keras import ops
+
+from vqct_keras.api_export import vqct_export
+from vqct_keras.layers.quantizer_ops import quantization_losses
+from vqct_keras.layers.quantizer_ops import squared_distances
+from vqct_keras.layers.quantizer_ops import straight_through
+from vqct_keras.layers.quantizer_ops import usage_fraction
+
+
+@vqct_export("vqct_keras.layers.VectorQuantizer")
+class VectorQuantizer(keras.layers.Layer):
+    """Nearest-code quantization against a learnable `(num_codes, dim)` table.
+
+    The taming-transformers `VectorQuantizer2` baseline: codebook initialised
+    `U(-1/K, 1/K)`, squared-L2 nearest neighbour in float32, loss
+    `commitment_weight * mean((sg[q] - z)^2) + codebook_weight *
+    mean((q - sg[z])^2)` (defaults 1.0 / 0.25: taming's legacy form), and a
+    straight-through estimator.
+
+    Args:
+        num_codes: int. Codebook size.
+        embed_dim: int. Code dimension (latent channels).
+        commitment_weight: float. Defaults to `1.0`.
+        codebook_weight: float. Defaults to `0.25`.
+        seed: int. Initialiser seed. Defaults to `None`.
+
+    Call arguments:
+        latents: `(B, H, W, embed_dim)` tensor.
+
+    Returns:
+        A dict: `quantized`, `indices` `(B, H, W, 1)` int32,
+        `commitment_loss`, `codebook_loss`, `vq_loss`, `usage`.
+
+    Example:
+
+    >>> quantizer = VectorQuantizer(num_codes=16, embed_dim=4)
+    >>> out = quantizer(keras.ops.ones((1, 2, 2, 4)))
+    >>> out["indices"].shape
+    (1, 2, 2, 1)
+    """
+
+    def __init__(
+        self,
+        num_codes,
+        embed_dim,
+        commitment_weight=1.0,
+        codebook_weight=0.25,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.num_codes = int(num_codes)
+        self.embed_dim = int(embed_dim)
+        self.commitment_weight = commitment_weight
+        self.codebook_weight = codebook_weight
+        self.seed = seed
+
+    latent_channels = property(lambda self: self.embed_dim)
+    index_depth = 1
+    index_ranges = property(lambda self: (self.num_codes,))
+
+    def build(self, input_shape=None):
+        if input_shape is not None and input_shape[-1] is not None:
+            if input_shape[-1] != self.embed_dim:
+                raise ValueError(
+                    f"VectorQuantizer expects latents with embed_dim = "
+                    f"{self.embed_dim} channels; got shape "
+                    f"{tuple(input_shape)}."
+                )
+        bound = 1.0 / self.num_codes
+        self.embeddings = self.add_weight(
+            name="embeddings",
+            shape=(self.num_codes, self.embed_dim),
+            initializer=keras.initializers.RandomUniform(
+                -bound, bound, seed=self.seed
+            ),
+        )
+
+    def call(self, latents, training=None):
+        codes = ops.cast(self.embeddings, "float32")
+        spatial = tuple(ops.shape(latents)[:-1])
+        flat = ops.reshape(latents, (-1, self.embed_dim))
+        indices = ops.cast(
+            ops.argmin(squared_distances(flat, codes), axis=-1), "int32"
+        )
+        quantized = ops.reshape(
+            ops.take(codes, indices, axis=0), ops.shape(latents)
+        )
+        commitment, codebook = quantization_losses(
+            latents, quantized, self.commitment_weight, self.codebook_weight
+        )
+        return {
+            "quantized": straight_through(
+                latents, ops.cast(quantized, latents.dtype)
+            ),
+            "indices": ops.reshape(indices, spatial + (1,)),
+            "commitment_loss": commitment,
+            "codebook_loss": codebook,
+            "vq_loss": commitment + codebook,
+            "usage": usage_fraction(indices, self.num_codes),
+        }
+
+    def indices_to_codes(self, indices):
+        """Latents `(..., embed_dim)` from indices `(..., 1)`."""
+        codes = ops.cast(self.embeddings, "float32")
+        return ops.take(codes, ops.cast(indices[..., 0], "int32"), axis=0)
+
+    def compute_output_spec(self, latents, training=None):
+        scalar = keras.KerasTensor((), dtype="float32")
+        return {
+            "quantized": keras.KerasTensor(latents.shape, dtype=latents.dtype),
+            "indices": keras.KerasTensor(
+                tuple(latents.shape[:-1]) + (1,), dtype="int32"
+            ),
+            "commitment_loss": scalar,
+            "codebook_loss": scalar,
+            "vq_loss": scalar,
+            "usage": scalar,
+        }
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "num_codes": self.num_codes,
+                "embed_dim": self.embed_dim,
+                "commitment_weight": self.commitment_weight,
+                "codebook_weight": self.codebook_weight,
+                "seed": self.seed,
+            }
+        )
+        return config

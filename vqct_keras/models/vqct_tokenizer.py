@@ -1,0 +1,272 @@
+"""The VQCT image tokenizer: encoder, part-of-speech quantizer, decoder."""
+
+import keras
+import numpy as np
+from keras import ops
+
+from vqct_keras.api_export import vqct_export
+from vqct_keras.models.vqgan_decoder import VQGANDecoder
+from vqct_keras.models.vqgan_encoder import VQGANEncoder
+
+
+@vqct_export("vqct_keras.models.VQCTTokenizer")
+class VQCTTokenizer(keras.Model):
+    """Images to a grid of discrete codes and back.
+
+    `images (B, H, W, C)` in `[-1, 1]` -> `VQGANEncoder` -> 1x1 conv to the
+    quantizer's channels -> quantizer -> 1x1 conv back to `z_channels` ->
+    `VQGANDecoder` -> reconstruction (no output activation). With a
+    `PartOfSpeechQuantizer` this is VQCT; with a `VectorQuantizer` it is
+    the VQGAN baseline.
+
+    Index layout: `encode_to_indices` returns `(B, H/f, W/f, D)` int32 with
+    `D = quantizer.index_depth`; for VQCT each position holds
+    `[adj_1, ..., adj_k, noun]` (local indices into the adjective and the
+    noun codebook). `decode_from_indices(encode_to_indices(x))` equals the
+    reconstruction of `x` exactly (inference mode).
+
+    Args:
+        quantizer: a `PartOfSpeechQuantizer` or `VectorQuantizer` layer.
+        resolution: int. Nominal image size (selects attention levels).
+            Defaults to `256`.
+        in_channels: int. Image channels. Defaults to `3`.
+        ch: int. Base channels. Defaults to `128`.
+        ch_mult: tuple of int. Defaults to `(1, 1, 2, 2, 4)` (f16).
+        num_res_blocks: int. Defaults to `2`.
+        attn_resolutions: tuple of int. Defaults to `(16,)`.
+        z_channels: int. Encoder output channels. Defaults to `256`.
+        num_groups: int. GroupNorm groups. Defaults to `32`.
+        dropout: float. Residual-block dropout. Defaults to `0.0`.
+
+    Call arguments:
+        images: `(B, H, W, in_channels)` float tensor in `[-1, 1]`; `H` and
+            `W` divisible by `downsampling_factor`.
+        training: bool.
+
+    Returns:
+        A dict with `reconstruction`, and the quantizer's outputs
+        (`quantized`, `indices`, `commitment_loss`, `codebook_loss`,
+        `vq_loss`, and usage fractions).
+
+    Example:
+
+    >>> import numpy as np
+    >>> from vqct_keras.layers.vector_quantizer import VectorQuantizer
+    >>> tokenizer = VQCTTokenizer(
+    ...     VectorQuantizer(num_codes=32, embed_dim=8), resolution=16,
+    ...     ch=32, ch_mult=(1, 2), num_res_blocks=1, attn_resolutions=(8,),
+    ...     z_channels=16)
+    >>> images = np.zeros((1, 16, 16, 3), "float32")
+    >>> tokenizer.encode_to_indices(images).shape
+    (1, 8, 8, 1)
+    """
+
+    def __init__(
+        self,
+        quantizer,
+        resolution=256,
+        in_channels=3,
+        ch=128,
+        ch_mult=(1, 1, 2, 2, 4),
+        num_res_blocks=2,
+        attn_resolutions=(16,),
+        z_channels=256,
+        num_groups=32,
+        dropout=0.0,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if isinstance(quantizer, dict):
+            quantizer = keras.saving.deserialize_keras_object(quantizer)
+        self.quantizer = quantizer
+        self.resolution = resolution
+        self.in_channels = in_channels
+        self.ch = ch
+        self.ch_mult = tuple(ch_mult)
+        self.num_res_blocks = num_res_blocks
+        self.attn_resolutions = tuple(attn_resolutions)
+        self.z_channels = z_channels
+        self.num_groups = num_groups
+        self.dropout = dropout
+        if resolution % self.downsampling_factor:
+            raise ValueError(
+                f"`resolution` ({resolution}) must be divisible by the "
+                f"downsampling factor 2**(len(ch_mult) - 1) = "
+                f"{self.downsampling_factor}."
+            )
+
+        architecture = dict(
+            ch=ch,
+            ch_mult=self.ch_mult,
+            num_res_blocks=num_res_blocks,
+            attn_resolutions=self.attn_resolutions,
+            resolution=resolution,
+            num_groups=num_groups,
+            dropout=dropout,
+            dtype=self.dtype_policy,
+        )
+        self.encoder = VQGANEncoder(
+            z_channels=z_channels, name="encoder", **architecture
+        )
+        self.quant_conv = keras.layers.Conv2D(
+            quantizer.latent_channels,
+            1,
+            dtype=self.dtype_policy,
+            name="quant_conv",
+        )
+        self.post_quant_conv = keras.layers.Conv2D(
+            z_channels, 1, dtype=self.dtype_policy, name="post_quant_conv"
+        )
+        self.decoder = VQGANDecoder(
+            out_channels=in_channels, name="decoder", **architecture
+        )
+
+    # === Properties ===
+
+    @property
+    def downsampling_factor(self):
+        """Image size / latent grid size: `2 ** (len(ch_mult) - 1)`."""
+        return 2 ** (len(self.ch_mult) - 1)
+
+    @property
+    def last_layer_kernel(self):
+        """The decoder's output conv kernel (for the adaptive GAN weight)."""
+        return self.decoder.last_layer_kernel
+
+    # === Build ===
+
+    def build(self, input_shape=None):
+        if input_shape is None:
+            input_shape = (None, self.resolution, self.resolution)
+            input_shape += (self.in_channels,)
+        shape = tuple(input_shape)
+        self.encoder.build(shape)
+        shape = self.encoder.compute_output_shape(shape)
+        self.quant_conv.build(shape)
+        shape = self.quant_conv.compute_output_shape(shape)
+        self.quantizer.build(shape)
+        self.post_quant_conv.build(shape)
+        shape = self.post_quant_conv.compute_output_shape(shape)
+        self.decoder.build(shape)
+        self.built = True
+
+    # === Encoding and decoding ===
+
+    def call(self, images, training=None):
+        self._check_images(images)
+        latents = self.quant_conv(self.encoder(images, training=training))
+        outputs = dict(self.quantizer(latents, training=training))
+        outputs["reconstruction"] = self.decode(
+            outputs["quantized"], training=training
+        )
+        return outputs
+
+    def encode(self, images, training=False):
+        """Quantized latents `(B, h, w, latent_channels)` of images."""
+        self._check_images(images)
+        latents = self.quant_conv(self.encoder(images, training=training))
+        return self.quantizer(latents, training=training)["quantized"]
+
+    def encode_to_indices(self, images):
+        """Code indices `(B, h, w, index_depth)` int32 of images."""
+        self._check_images(images)
+        latents = self.quant_conv(self.encoder(images, training=False))
+        return self.quantizer(latents, training=False)["indices"]
+
+    def decode(self, quantized, training=False):
+        """Images from quantized latents."""
+        return self.decoder(self.post_quant_conv(quantized), training=training)
+
+    def decode_from_indices(self, indices):
+        """Images from code indices `(B, h, w, index_depth)`."""
+        self._check_indices(indices)
+        codes = self.quantizer.indices_to_codes(indices)
+        return self.decode(ops.cast(codes, self.compute_dtype))
+
+    # === Input checks ===
+
+    def _check_images(self, images):
+        shape = tuple(images.shape)
+        if len(shape) != 4:
+            raise ValueError(
+                "Expected images of shape (batch, height, width, "
+                f"{self.in_channels}); got rank {len(shape)} shape {shape}. "
+                "Add a batch axis with `images[None]` for a single image."
+            )
+        if shape[-1] != self.in_channels:
+            raise ValueError(
+                f"Expected {self.in_channels} image channels (channels "
+                f"last); got shape {shape}. Convert grayscale to RGB, drop "
+                "alpha, or transpose channels-first images with "
+                "`ops.transpose(images, (0, 2, 3, 1))`."
+            )
+        dtype = keras.backend.standardize_dtype(images.dtype)
+        if "float" not in dtype:
+            raise ValueError(
+                f"Expected float images in [-1, 1]; got dtype {dtype}. "
+                "Convert uint8 images with `images / 127.5 - 1.0`."
+            )
+        factor = self.downsampling_factor
+        for size in shape[1:3]:
+            if size is not None and size % factor:
+                raise ValueError(
+                    f"Image height and width must be divisible by the "
+                    f"downsampling factor {factor}; got shape {shape}. "
+                    "Resize or crop the images."
+                )
+        if isinstance(images, np.ndarray) and images.size:
+            low, high = float(images.min()), float(images.max())
+            if low < -1.001 or high > 1.001:
+                raise ValueError(
+                    f"Expected image values in [-1, 1]; got [{low:.3g}, "
+                    f"{high:.3g}]. Scale [0, 255] images with "
+                    "`images / 127.5 - 1.0` and [0, 1] images with "
+                    "`images * 2 - 1`."
+                )
+
+    def _check_indices(self, indices):
+        shape = tuple(indices.shape)
+        depth = self.quantizer.index_depth
+        if len(shape) != 4 or shape[-1] != depth:
+            raise ValueError(
+                f"Expected indices of shape (batch, height, width, {depth}); "
+                f"got {shape}."
+            )
+        dtype = keras.backend.standardize_dtype(indices.dtype)
+        if "int" not in dtype:
+            raise ValueError(f"Expected integer indices; got dtype {dtype}.")
+        if isinstance(indices, np.ndarray) and indices.size:
+            for slot, bound in enumerate(self.quantizer.index_ranges):
+                values = indices[..., slot]
+                if values.min() < 0 or values.max() >= bound:
+                    raise ValueError(
+                        f"Index slot {slot} must lie in [0, {bound}); got "
+                        f"values in [{values.min()}, {values.max()}]."
+                    )
+
+    # === Config ===
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
+            "quantizer": keras.saving.serialize_keras_object(self.quantizer),
+            "resolution": self.resolution,
+            "in_channels": self.in_channels,
+            "ch": self.ch,
+            "ch_mult": list(self.ch_mult),
+            "num_res_blocks": self.num_res_blocks,
+            "attn_resolutions": list(self.attn_resolutions),
+            "z_channels": self.z_channels,
+            "num_groups": self.num_groups,
+            "dropout": self.dropout,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["quantizer"] = keras.saving.deserialize_keras_object(
+            config["quantizer"]
+        )
+        return cls(**config)
