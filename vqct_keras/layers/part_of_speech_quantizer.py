@@ -118,6 +118,8 @@ class PartOfSpeechQuantizer(keras.layers.Layer):
             name="transferred_codebook",
         )
 
+    usage_names = ("adjective_usage", "noun_usage")
+
     @property
     def latent_channels(self):
         """Channels the quantizer expects: `2 * embed_dim`."""

@@ -45,6 +45,8 @@ def quantization_losses(latents, quantized, commitment_weight, codebook_weight):
 def usage_fraction(indices, num_codes):
     """Fraction of the `num_codes` codes that appear in `indices`."""
     flat = ops.reshape(ops.cast(indices, "int32"), (-1,))
-    counts = ops.bincount(flat, minlength=num_codes)
+    counts = ops.segment_sum(
+        ops.ones_like(flat, dtype="float32"), flat, num_segments=num_codes
+    )
     used = ops.sum(ops.cast(counts > 0, "float32"))
     return used / float(num_codes)

@@ -59,6 +59,7 @@ class VectorQuantizer(keras.layers.Layer):
         self.seed = seed
 
     latent_channels = property(lambda self: self.embed_dim)
+    usage_names = ("usage",)
     index_depth = 1
     index_ranges = property(lambda self: (self.num_codes,))
 

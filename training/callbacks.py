@@ -1,0 +1,167 @@
+"""Callbacks of the training CLI: checkpoints, pictures, history, NaN stop."""
+
+import json
+import math
+import os
+
+import keras
+import numpy as np
+from keras import ops
+
+CHECKPOINT_NAME = "checkpoint.npz"
+
+
+def atomic_save_npz(path, arrays):
+    """Write `arrays` to `path` so that a crash never leaves a partial file."""
+    tmp_path = path + ".tmp"
+    with open(tmp_path, "wb") as file:
+        np.savez(file, **arrays)
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(tmp_path, path)
+
+
+def load_checkpoint(directory):
+    """`(arrays, step)` of the last complete checkpoint, or `(None, 0)`."""
+    path = os.path.join(directory, CHECKPOINT_NAME)
+    if not os.path.exists(path):
+        return None, 0
+    with np.load(path) as data:
+        arrays = {key: data[key] for key in data.files}
+    return arrays, int(arrays.pop("__step__"))
+
+
+def images_to_uint8(images):
+    images = np.asarray(ops.convert_to_numpy(images), dtype="float32")
+    return np.clip(np.round((images + 1.0) * 127.5), 0, 255).astype("uint8")
+
+
+def save_grid(path, rows):
+    """Save rows of images `(N, H, W, 3)` in [-1, 1] as one PNG grid."""
+    from PIL import Image
+
+    rows = [images_to_uint8(row) for row in rows]
+    grid = np.concatenate([np.concatenate(list(row), axis=1) for row in rows])
+    Image.fromarray(grid).resize(
+        (grid.shape[1] * 2, grid.shape[0] * 2), Image.NEAREST
+    ).save(path)
+    return path
+
+
+class TrainingCheckpoint(keras.callbacks.Callback):
+    """Write the full training state at every epoch end, atomically.
+
+    Skipped when `NonFiniteLossStop` saw a non-finite loss, so the last
+    good checkpoint stays intact.
+    """
+
+    def __init__(self, directory, nonfinite_stop=None):
+        super().__init__()
+        self.directory = directory
+        self.nonfinite_stop = nonfinite_stop
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.nonfinite_stop is not None and self.nonfinite_stop.triggered:
+            return
+        arrays = self.model.state_arrays()
+        arrays["__step__"] = np.asarray(int(self.model.step))
+        atomic_save_npz(os.path.join(self.directory, CHECKPOINT_NAME), arrays)
+
+
+class NonFiniteLossStop(keras.callbacks.Callback):
+    """Stop training at the first non-finite loss, with a clear message."""
+
+    def __init__(self):
+        super().__init__()
+        self.triggered = False
+        self.message = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        for name in ("loss", "d_loss"):
+            value = (logs or {}).get(name)
+            if value is not None and not math.isfinite(float(value)):
+                self.triggered = True
+                self.message = (
+                    f"Training stopped: {name} became {float(value)} at "
+                    f"batch {batch} of this epoch. The last checkpoint "
+                    "(previous epoch) is intact; lower the learning rate, "
+                    "use float32, or raise --disc_start, then re-run the "
+                    "same command to resume."
+                )
+                self.model.stop_training = True
+                return
+
+
+class ReconstructionGrid(keras.callbacks.Callback):
+    """Save originals above reconstructions as a PNG at every epoch end."""
+
+    def __init__(self, images, directory, every_epochs=1):
+        super().__init__()
+        self.images = images
+        self.directory = directory
+        self.every_epochs = every_epochs
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every_epochs:
+            return
+        tokenizer = self.model.tokenizer
+        reconstruction = tokenizer(self.images, training=False)[
+            "reconstruction"
+        ]
+        step = int(self.model.step)
+        save_grid(
+            os.path.join(self.directory, f"reconstructions_{step:07d}.png"),
+            [self.images, reconstruction],
+        )
+
+
+class HistoryFile(keras.callbacks.Callback):
+    """Append each epoch's logs (with the step) to a JSON-lines file."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = path
+
+    def on_epoch_end(self, epoch, logs=None):
+        record = {"epoch": epoch + 1, "step": int(self.model.step)}
+        record.update({k: float(v) for k, v in (logs or {}).items()})
+        with open(self.path, "a") as file:
+            file.write(json.dumps(record) + "\n")
+
+
+def read_history(path):
+    if not os.path.exists(path):
+        return []
+    with open(path) as file:
+        return [json.loads(line) for line in file if line.strip()]
+
+
+def plot_history(history, path, names=("l1", "perceptual", "vq_loss")):
+    """Loss and usage curves over steps as one PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not history:
+        return None
+    steps = [record["step"] for record in history]
+    usage = [n for n in history[-1] if n.endswith("usage")]
+    figure, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+    for name in names:
+        if name in history[-1]:
+            axes[0].plot(steps, [r[name] for r in history], label=name)
+    axes[0].set_xlabel("step")
+    axes[0].set_title("training losses")
+    axes[0].legend()
+    for name in usage:
+        axes[1].plot(steps, [r[name] for r in history], label=name)
+    axes[1].set_xlabel("step")
+    axes[1].set_ylim(0, 1.05)
+    axes[1].set_title("codebook usage per batch")
+    if usage:
+        axes[1].legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path

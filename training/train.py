@@ -1,0 +1,226 @@
+"""Train a VQCT tokenizer (or the VQGAN baseline).
+
+Usage:
+    python training/train.py --flagfile=training/configs/demo.flags
+    python training/train.py --flagfile=training/configs/cub200_f16.flags \
+        --output_dir=runs/cub --batch_size=16
+
+Everything goes to --output_dir: flags.txt, checkpoint.npz (full state,
+rewritten atomically every --steps_per_epoch steps), history.jsonl,
+logs/ (TensorBoard), reconstructions_<step>.png, training_curves.png,
+tokenizer.keras and metrics.json. Re-running the same command continues
+from the last complete checkpoint.
+"""
+
+import math
+import os
+import sys
+
+if __package__ in (None, ""):
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from absl import app
+from absl import flags
+from absl import logging
+
+FLAGS = flags.FLAGS
+
+
+def build_models(prior, image_size):
+    """Tokenizer, discriminator and perceptual loss from the flags."""
+    import keras
+
+    from vqct_keras.models.patch_discriminator import PatchDiscriminator
+    from vqct_keras.models.vqct_presets import build_tokenizer
+
+    dtype = None if FLAGS.mixed_precision == "float32" else FLAGS.mixed_precision
+    quantizer_args = {}
+    if FLAGS.quantizer == "part_of_speech":
+        quantizer_args = dict(
+            transfer=FLAGS.transfer,
+            top_k=FLAGS.top_k,
+            dropout=FLAGS.codebook_dropout,
+        )
+    tokenizer = build_tokenizer(
+        FLAGS.preset,
+        prior=prior,
+        quantizer=FLAGS.quantizer,
+        num_codes=FLAGS.num_codes,
+        dtype=dtype,
+        seed=FLAGS.seed,
+        **quantizer_args,
+    )
+    discriminator = PatchDiscriminator(
+        ndf=FLAGS.disc_ndf,
+        n_layers=FLAGS.disc_layers,
+        dtype=keras.dtype_policies.get(dtype) if dtype else None,
+        name="discriminator",
+    )
+    discriminator.build((None, image_size, image_size, 3))
+    perceptual = None
+    if FLAGS.perceptual_weight > 0:
+        from vqct_keras.metrics.lpips import LPIPS
+
+        perceptual = LPIPS(name="lpips")
+        perceptual.build((None, image_size, image_size, 3))
+    return tokenizer, discriminator, perceptual
+
+
+def load_prior():
+    if FLAGS.quantizer != "part_of_speech":
+        return None
+    from vqct_keras.prior.codebook_prior import CodebookPrior
+
+    if FLAGS.prior:
+        return CodebookPrior.load(FLAGS.prior)
+    from vqct_keras.prior.default_prior import load_default_prior
+
+    return load_default_prior()
+
+
+def main(argv):
+    del argv
+    import keras
+
+    from training import callbacks as training_callbacks
+    from training import cli_utils
+    from training.strategy import get_strategy
+    from vqct_keras.data import load_dataset
+    from vqct_keras.models.vqct_presets import PRESETS
+    from vqct_keras.trainers.vqgan_trainer import VQGANTrainer
+
+    if FLAGS.preset not in PRESETS:
+        raise app.UsageError(
+            f"--preset must be one of {sorted(PRESETS)}; got {FLAGS.preset!r}."
+        )
+    if FLAGS.steps <= 0 or FLAGS.steps_per_epoch <= 0:
+        raise app.UsageError("--steps and --steps_per_epoch must be > 0.")
+    output_dir = cli_utils.resolve_output_dir(FLAGS.output_dir, "train")
+    cli_utils.write_flags(output_dir)
+    keras.utils.set_random_seed(FLAGS.seed)
+    strategy = get_strategy(FLAGS.distribution, FLAGS.devices)
+    image_size = FLAGS.image_size or PRESETS[FLAGS.preset]["resolution"]
+    batch_size = FLAGS.batch_size
+    if batch_size % strategy.num_replicas_in_sync:
+        raise app.UsageError(
+            f"--batch_size={batch_size} must be divisible by the "
+            f"{strategy.num_replicas_in_sync} replicas."
+        )
+
+    train_data = load_dataset(
+        FLAGS.dataset,
+        split=FLAGS.train_split,
+        image_size=image_size,
+        batch_size=batch_size,
+        shuffle=True,
+        seed=FLAGS.seed,
+        drop_remainder=True,
+        repeat=True,
+    )
+    eval_data = load_dataset(
+        FLAGS.dataset,
+        split=FLAGS.eval_split,
+        image_size=image_size,
+        batch_size=batch_size,
+        shuffle=False,
+        drop_remainder=True,
+    )
+    grid_images = next(iter(eval_data.take(1))).numpy()[:8]
+    prior = load_prior()
+
+    with strategy.scope():
+        tokenizer, discriminator, perceptual = build_models(prior, image_size)
+        trainer = VQGANTrainer(
+            tokenizer,
+            discriminator,
+            perceptual_loss=perceptual,
+            perceptual_weight=FLAGS.perceptual_weight,
+            codebook_weight=FLAGS.codebook_weight,
+            disc_weight=FLAGS.disc_weight,
+            disc_start=FLAGS.disc_start,
+            recompute_reconstruction=FLAGS.recompute_reconstruction,
+            name="vqgan_trainer",
+        )
+        learning_rate = FLAGS.learning_rate or (
+            FLAGS.base_learning_rate * batch_size
+        )
+        trainer.compile(
+            g_optimizer=keras.optimizers.Adam(learning_rate, 0.5, 0.9),
+            d_optimizer=keras.optimizers.Adam(learning_rate, 0.5, 0.9),
+        )
+
+    step = 0
+    if FLAGS.resume:
+        arrays, step = training_callbacks.load_checkpoint(output_dir)
+        if arrays is not None:
+            trainer.load_state_arrays(arrays)
+            print(f"Resumed from {output_dir} at step {step}.", flush=True)
+    epochs = math.ceil(FLAGS.steps / FLAGS.steps_per_epoch)
+    initial_epoch = step // FLAGS.steps_per_epoch
+    # Same stream position as an uninterrupted run with the same seed.
+    train_data = train_data.skip(step)
+
+    nonfinite = training_callbacks.NonFiniteLossStop()
+    history_path = os.path.join(output_dir, "history.jsonl")
+    callbacks = [
+        nonfinite,
+        training_callbacks.TrainingCheckpoint(output_dir, nonfinite),
+        training_callbacks.ReconstructionGrid(grid_images, output_dir),
+        training_callbacks.HistoryFile(history_path),
+        keras.callbacks.TensorBoard(
+            os.path.join(output_dir, "logs"), write_graph=False
+        ),
+    ]
+    print(
+        f"Training {FLAGS.preset} ({FLAGS.quantizer}) on {FLAGS.dataset} at "
+        f"{image_size}px, batch {batch_size} over "
+        f"{strategy.num_replicas_in_sync} replica(s), lr {learning_rate:.3g}, "
+        f"steps {step} -> {epochs * FLAGS.steps_per_epoch}.",
+        flush=True,
+    )
+    if initial_epoch < epochs:
+        trainer.fit(
+            train_data,
+            epochs=epochs,
+            initial_epoch=initial_epoch,
+            steps_per_epoch=FLAGS.steps_per_epoch,
+            callbacks=callbacks,
+            verbose=FLAGS.verbose,
+        )
+    training_callbacks.plot_history(
+        training_callbacks.read_history(history_path),
+        os.path.join(output_dir, "training_curves.png"),
+    )
+    if nonfinite.triggered:
+        logging.error(nonfinite.message)
+        print(nonfinite.message, file=sys.stderr, flush=True)
+        cli_utils.finish(output_dir)
+        sys.exit(1)
+
+    tokenizer.save(os.path.join(output_dir, "tokenizer.keras"))
+    from vqct_keras.evaluation import evaluate_tokenizer
+
+    metrics = evaluate_tokenizer(
+        tokenizer,
+        eval_data,
+        output_dir=output_dir,
+        max_batches=FLAGS.eval_batches,
+        compute_fid=True,
+        compute_lpips=True,
+    )
+    summary = {
+        key: value
+        for key, value in metrics.items()
+        if isinstance(value, (int, float)) and not isinstance(value, bool)
+    }
+    print("Final metrics: " + ", ".join(
+        f"{k}={v:.4g}" for k, v in sorted(summary.items())
+    ), flush=True)
+    cli_utils.finish(output_dir)
+
+
+if __name__ == "__main__":
+    from training.train_flags import define_flags
+
+    define_flags()
+    app.run(main)

@@ -1,0 +1,84 @@
+"""Flags of `training/train.py` (absl). Presets live in `training/configs/`."""
+
+from absl import flags
+
+from training import cli_utils
+from training.strategy import STRATEGIES
+
+
+def define_flags():
+    """Define every flag of the training CLI (call once, under __main__)."""
+    cli_utils.define_output_dir_flag()
+    # Data.
+    flags.DEFINE_string(
+        "dataset", "default", "Dataset name (see vqct_keras.data) or folder."
+    )
+    flags.DEFINE_string("train_split", "train", "Training split.")
+    flags.DEFINE_string("eval_split", "test", "Evaluation split.")
+    flags.DEFINE_integer(
+        "image_size", None, "Image side; defaults to the preset's resolution."
+    )
+    flags.DEFINE_integer("batch_size", 16, "Global batch size.")
+    # Model.
+    flags.DEFINE_string("preset", "vqct_tiny_32", "Architecture preset.")
+    flags.DEFINE_enum(
+        "quantizer", "part_of_speech", ["part_of_speech", "vector"],
+        "VQCT's part-of-speech quantizer or the VQGAN baseline.",
+    )
+    flags.DEFINE_integer("num_codes", 1024, "Codebook size of 'vector'.")
+    flags.DEFINE_string(
+        "prior", None,
+        "Codebook prior .npz (training/build_prior.py); defaults to the "
+        "MiniLM prior that scripts/setup.sh builds.",
+    )
+    flags.DEFINE_enum(
+        "transfer", "gcn", ["gcn", "mlp", "frozen", "learned"],
+        "Codebook transfer network (ablations).",
+    )
+    flags.DEFINE_integer("top_k", 2, "Adjective codes averaged per position.")
+    flags.DEFINE_float("codebook_dropout", 0.5, "Dropout inside the GCN.")
+    flags.DEFINE_integer("disc_ndf", 64, "Discriminator base filters.")
+    flags.DEFINE_integer("disc_layers", 3, "Discriminator stride-2 layers.")
+    # Losses.
+    flags.DEFINE_float("perceptual_weight", 1.0, "LPIPS weight; 0 disables.")
+    flags.DEFINE_float("codebook_weight", 1.0, "Quantizer loss weight.")
+    flags.DEFINE_float("disc_weight", 0.8, "Adaptive GAN weight factor.")
+    flags.DEFINE_integer(
+        "disc_start", 5000,
+        "First step with GAN losses. The official config's 10000 counts "
+        "both optimizers' steps (PyTorch Lightning 1.6), i.e. 5000 of ours.",
+    )
+    flags.DEFINE_bool(
+        "recompute_reconstruction", True,
+        "Recompute x_hat with the updated autoencoder for the discriminator "
+        "step (official); false reuses the generator step's (faster).",
+    )
+    # Optimisation.
+    flags.DEFINE_float("base_learning_rate", 4.5e-6, "Per-image learning rate.")
+    flags.DEFINE_float(
+        "learning_rate", None,
+        "Learning rate; defaults to base_learning_rate x global batch size, "
+        "as the official code.",
+    )
+    flags.DEFINE_integer("steps", 1000, "Total training steps.")
+    flags.DEFINE_integer(
+        "steps_per_epoch", 100,
+        "Steps between checkpoints, pictures and log lines.",
+    )
+    flags.DEFINE_enum(
+        "mixed_precision", "float32",
+        ["float32", "mixed_bfloat16", "mixed_float16"],
+        "Encoder/decoder precision; the quantizer stays float32.",
+    )
+    flags.DEFINE_enum(
+        "distribution", "auto", list(STRATEGIES), "Distribution strategy."
+    )
+    flags.DEFINE_list(
+        "devices", None, "Devices for --distribution=mirrored, e.g. CPU:0,CPU:1."
+    )
+    flags.DEFINE_integer("seed", 0, "Random seed.")
+    flags.DEFINE_integer(
+        "eval_batches", 8, "Evaluation batches for the final metrics."
+    )
+    flags.DEFINE_bool("resume", True, "Continue from output_dir's checkpoint.")
+    flags.DEFINE_integer("verbose", 1, "Keras progress: 0, 1 (bar), 2 (line).")
