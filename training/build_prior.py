@@ -35,7 +35,7 @@ SUMMARY_FILE = "summary.json"
 
 
 def define_flags():
-    """Define this tool's flags (call once, under `__main__` or in tests)."""
+    """Define this tool's flags (once, under `__main__` or in a test)."""
     from vqct_keras.prior import builder
     from vqct_keras.prior import graph
     from vqct_keras.prior import vectors
@@ -204,7 +204,7 @@ def main(argv):
         f"built in {summary['seconds']['total']:.1f} s",
         flush=True,
     )
-    cli_utils.finish(output_dir)
+    cli_utils.finish(output_dir, stream=sys.stdout)
 
 
 if __name__ == "__main__":

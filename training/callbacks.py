@@ -64,7 +64,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         if self.nonfinite_stop is not None and self.nonfinite_stop.triggered:
             return
         arrays = self.model.state_arrays()
-        arrays["__step__"] = np.asarray(int(self.model.step))
+        arrays["__step__"] = np.asarray(self.model.current_step())
         atomic_save_npz(os.path.join(self.directory, CHECKPOINT_NAME), arrays)
 
 
@@ -108,7 +108,7 @@ class ReconstructionGrid(keras.callbacks.Callback):
         reconstruction = tokenizer(self.images, training=False)[
             "reconstruction"
         ]
-        step = int(self.model.step)
+        step = self.model.current_step()
         save_grid(
             os.path.join(self.directory, f"reconstructions_{step:07d}.png"),
             [self.images, reconstruction],
@@ -123,7 +123,7 @@ class HistoryFile(keras.callbacks.Callback):
         self.path = path
 
     def on_epoch_end(self, epoch, logs=None):
-        record = {"epoch": epoch + 1, "step": int(self.model.step)}
+        record = {"epoch": epoch + 1, "step": self.model.current_step()}
         record.update({k: float(v) for k, v in (logs or {}).items()})
         with open(self.path, "a") as file:
             file.write(json.dumps(record) + "\n")
@@ -136,8 +136,8 @@ def read_history(path):
         return [json.loads(line) for line in file if line.strip()]
 
 
-def plot_history(history, path, names=("l1", "perceptual", "vq_loss")):
-    """Loss and usage curves over steps as one PNG."""
+def plot_history(history, path):
+    """Loss curves, held-out quality and codebook usage over steps (PNG)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -146,22 +146,67 @@ def plot_history(history, path, names=("l1", "perceptual", "vq_loss")):
     if not history:
         return None
     steps = [record["step"] for record in history]
-    usage = [n for n in history[-1] if n.endswith("usage")]
-    figure, axes = plt.subplots(1, 2, figsize=(10, 3.5))
-    for name in names:
-        if name in history[-1]:
-            axes[0].plot(steps, [r[name] for r in history], label=name)
-    axes[0].set_xlabel("step")
-    axes[0].set_title("training losses")
-    axes[0].legend()
-    for name in usage:
-        axes[1].plot(steps, [r[name] for r in history], label=name)
-    axes[1].set_xlabel("step")
-    axes[1].set_ylim(0, 1.05)
-    axes[1].set_title("codebook usage per batch")
-    if usage:
-        axes[1].legend()
+    last = history[-1]
+    panels = [
+        ("training losses", ["l1", "perceptual", "vq_loss", "d_loss"], None),
+        ("held-out PSNR (dB)", ["val_psnr"], None),
+        ("held-out LPIPS / SSIM", ["val_lpips", "val_ssim"], None),
+        (
+            "codebook usage (held-out pass)",
+            sorted(n for n in last if n.startswith("val_") and "usage" in n),
+            (0, 1.05),
+        ),
+    ]
+    panels = [panel for panel in panels if any(n in last for n in panel[1])]
+    figure, axes = plt.subplots(
+        1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False
+    )
+    for axis, (title, names, limits) in zip(axes[0], panels):
+        for name in names:
+            if name in last:
+                values = [r.get(name, float("nan")) for r in history]
+                axis.plot(steps, values, marker="o", label=name)
+        axis.set_title(title)
+        axis.set_xlabel("step")
+        if limits:
+            axis.set_ylim(*limits)
+        axis.legend(fontsize=8)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
     return path
+
+
+class EpochEvaluation(keras.callbacks.Callback):
+    """PSNR, SSIM, LPIPS and whole-pass codebook usage on fixed held-out
+    batches at every epoch end, added to the epoch logs as `val_*`."""
+
+    def __init__(self, batches, lpips_model=None):
+        super().__init__()
+        self.batches = batches
+        self.lpips_model = lpips_model
+
+    def on_epoch_end(self, epoch, logs=None):
+        from vqct_keras.evaluation import ReconstructionEvaluator
+
+        tokenizer = self.model.tokenizer
+        evaluator = ReconstructionEvaluator(
+            tokenizer.quantizer,
+            compute_fid=False,
+            compute_lpips=self.lpips_model is not None,
+            lpips_model=self.lpips_model,
+        )
+        for images in self.batches:
+            outputs = tokenizer(images, training=False)
+            evaluator.update(
+                images, outputs["reconstruction"], outputs["indices"]
+            )
+        results = evaluator.result()
+        if logs is None:
+            return
+        for name in ("psnr", "ssim", "lpips"):
+            if results.get(name) is not None:
+                logs[f"val_{name}"] = float(results[name])
+        for name, value in results.items():
+            if name.endswith("_usage") and value is not None:
+                logs[f"val_{name}"] = float(value)

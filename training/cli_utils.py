@@ -44,6 +44,10 @@ def write_flags(output_dir, filename="flags.txt"):
     return path
 
 
-def finish(output_dir, stream=sys.stdout):
+def finish(output_dir, stream=None):
     """Print where the outputs are, as the last line of every tool."""
-    print(f"Outputs written to: {output_dir}", file=stream, flush=True)
+    print(
+        f"Outputs written to: {output_dir}",
+        file=stream or sys.stdout,
+        flush=True,
+    )

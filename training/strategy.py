@@ -4,7 +4,14 @@ import contextlib
 
 import keras
 
-STRATEGIES = ("auto", "default", "one_device", "mirrored", "multi_worker", "tpu")
+STRATEGIES = (
+    "auto",
+    "default",
+    "one_device",
+    "mirrored",
+    "multi_worker",
+    "tpu",
+)
 
 
 class _JaxDistribution:
@@ -22,6 +29,22 @@ class _JaxDistribution:
 
     def scope(self):
         return contextlib.nullcontext()
+
+
+def split_cpu(count):
+    """Make `count` logical CPU devices; call before any TF/JAX op runs."""
+    import os
+
+    if count <= 1:
+        return
+    flag = f"--xla_force_host_platform_device_count={count}"
+    os.environ["XLA_FLAGS"] = os.environ.get("XLA_FLAGS", "") + " " + flag
+    import tensorflow as tf
+
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration()] * count
+    )
 
 
 def get_strategy(name="auto", devices=None):

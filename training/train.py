@@ -17,7 +17,9 @@ import os
 import sys
 
 if __package__ in (None, ""):
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    sys.path.insert(
+        0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    )
 
 from absl import app
 from absl import flags
@@ -33,7 +35,9 @@ def build_models(prior, image_size):
     from vqct_keras.models.patch_discriminator import PatchDiscriminator
     from vqct_keras.models.vqct_presets import build_tokenizer
 
-    dtype = None if FLAGS.mixed_precision == "float32" else FLAGS.mixed_precision
+    dtype = (
+        None if FLAGS.mixed_precision == "float32" else FLAGS.mixed_precision
+    )
     quantizer_args = {}
     if FLAGS.quantizer == "part_of_speech":
         quantizer_args = dict(
@@ -61,8 +65,7 @@ def build_models(prior, image_size):
     if FLAGS.perceptual_weight > 0:
         from vqct_keras.metrics.lpips import LPIPS
 
-        perceptual = LPIPS(name="lpips")
-        perceptual.build((None, image_size, image_size, 3))
+        perceptual = LPIPS(name="lpips")  # builds and loads its weights
     return tokenizer, discriminator, perceptual
 
 
@@ -80,6 +83,9 @@ def load_prior():
 
 def main(argv):
     del argv
+    from training.strategy import split_cpu
+
+    split_cpu(FLAGS.logical_cpus)  # before TensorFlow or JAX start
     import keras
 
     from training import callbacks as training_callbacks
@@ -125,7 +131,10 @@ def main(argv):
         shuffle=False,
         drop_remainder=True,
     )
-    grid_images = next(iter(eval_data.take(1))).numpy()[:8]
+    held_out = [
+        batch.numpy() for batch in eval_data.take(FLAGS.epoch_eval_batches)
+    ]
+    grid_images = held_out[0][:8]
     prior = load_prior()
 
     with strategy.scope():
@@ -166,6 +175,7 @@ def main(argv):
         nonfinite,
         training_callbacks.TrainingCheckpoint(output_dir, nonfinite),
         training_callbacks.ReconstructionGrid(grid_images, output_dir),
+        training_callbacks.EpochEvaluation(held_out, perceptual),
         training_callbacks.HistoryFile(history_path),
         keras.callbacks.TensorBoard(
             os.path.join(output_dir, "logs"), write_graph=False
@@ -213,9 +223,11 @@ def main(argv):
         for key, value in metrics.items()
         if isinstance(value, (int, float)) and not isinstance(value, bool)
     }
-    print("Final metrics: " + ", ".join(
-        f"{k}={v:.4g}" for k, v in sorted(summary.items())
-    ), flush=True)
+    print(
+        "Final metrics: "
+        + ", ".join(f"{k}={v:.4g}" for k, v in sorted(summary.items())),
+        flush=True,
+    )
     cli_utils.finish(output_dir)
 
 

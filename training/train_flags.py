@@ -22,17 +22,22 @@ def define_flags():
     # Model.
     flags.DEFINE_string("preset", "vqct_tiny_32", "Architecture preset.")
     flags.DEFINE_enum(
-        "quantizer", "part_of_speech", ["part_of_speech", "vector"],
+        "quantizer",
+        "part_of_speech",
+        ["part_of_speech", "vector"],
         "VQCT's part-of-speech quantizer or the VQGAN baseline.",
     )
     flags.DEFINE_integer("num_codes", 1024, "Codebook size of 'vector'.")
     flags.DEFINE_string(
-        "prior", None,
+        "prior",
+        None,
         "Codebook prior .npz (training/build_prior.py); defaults to the "
         "MiniLM prior that scripts/setup.sh builds.",
     )
     flags.DEFINE_enum(
-        "transfer", "gcn", ["gcn", "mlp", "frozen", "learned"],
+        "transfer",
+        "gcn",
+        ["gcn", "mlp", "frozen", "learned"],
         "Codebook transfer network (ablations).",
     )
     flags.DEFINE_integer("top_k", 2, "Adjective codes averaged per position.")
@@ -44,29 +49,34 @@ def define_flags():
     flags.DEFINE_float("codebook_weight", 1.0, "Quantizer loss weight.")
     flags.DEFINE_float("disc_weight", 0.8, "Adaptive GAN weight factor.")
     flags.DEFINE_integer(
-        "disc_start", 5000,
+        "disc_start",
+        5000,
         "First step with GAN losses. The official config's 10000 counts "
         "both optimizers' steps (PyTorch Lightning 1.6), i.e. 5000 of ours.",
     )
     flags.DEFINE_bool(
-        "recompute_reconstruction", True,
+        "recompute_reconstruction",
+        True,
         "Recompute x_hat with the updated autoencoder for the discriminator "
         "step (official); false reuses the generator step's (faster).",
     )
     # Optimisation.
     flags.DEFINE_float("base_learning_rate", 4.5e-6, "Per-image learning rate.")
     flags.DEFINE_float(
-        "learning_rate", None,
+        "learning_rate",
+        None,
         "Learning rate; defaults to base_learning_rate x global batch size, "
         "as the official code.",
     )
     flags.DEFINE_integer("steps", 1000, "Total training steps.")
     flags.DEFINE_integer(
-        "steps_per_epoch", 100,
+        "steps_per_epoch",
+        100,
         "Steps between checkpoints, pictures and log lines.",
     )
     flags.DEFINE_enum(
-        "mixed_precision", "float32",
+        "mixed_precision",
+        "float32",
         ["float32", "mixed_bfloat16", "mixed_float16"],
         "Encoder/decoder precision; the quantizer stays float32.",
     )
@@ -74,11 +84,25 @@ def define_flags():
         "distribution", "auto", list(STRATEGIES), "Distribution strategy."
     )
     flags.DEFINE_list(
-        "devices", None, "Devices for --distribution=mirrored, e.g. CPU:0,CPU:1."
+        "devices",
+        None,
+        "Devices for --distribution=mirrored, e.g. CPU:0,CPU:1.",
+    )
+    flags.DEFINE_integer(
+        "logical_cpus",
+        0,
+        "Split the CPU into this many logical devices (TensorFlow) or host "
+        "devices (JAX) so that distributed training can run on a CPU-only "
+        "machine, e.g. --logical_cpus=2 --distribution=mirrored.",
     )
     flags.DEFINE_integer("seed", 0, "Random seed.")
     flags.DEFINE_integer(
         "eval_batches", 8, "Evaluation batches for the final metrics."
+    )
+    flags.DEFINE_integer(
+        "epoch_eval_batches",
+        4,
+        "Held-out batches scored (PSNR, SSIM, LPIPS, usage) every epoch.",
     )
     flags.DEFINE_bool("resume", True, "Continue from output_dir's checkpoint.")
     flags.DEFINE_integer("verbose", 1, "Keras progress: 0, 1 (bar), 2 (line).")

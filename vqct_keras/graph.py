@@ -27,7 +27,7 @@ def normalized_adjacency(num_nodes, edges, edge_weights=None):
     >>> rows, cols, values = normalized_adjacency(3, [[0, 1], [0, 1]])
     >>> dense = np.zeros((3, 3)); dense[rows, cols] = values
     >>> np.round(dense, 3).tolist()
-    [[0.333, 0.471, 0.0], [0.471, 0.333, 0.0], [0.0, 0.0, 1.0]]
+    [[0.333, 0.667, 0.0], [0.667, 0.333, 0.0], [0.0, 0.0, 1.0]]
     """
     edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
     if edge_weights is None:

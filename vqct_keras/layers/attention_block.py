@@ -24,7 +24,7 @@ class AttentionBlock2D(keras.layers.Layer):
     Example:
 
     >>> block = AttentionBlock2D()
-    >>> block(keras.ops.ones((2, 4, 4, 64))).shape
+    >>> tuple(block(keras.ops.ones((2, 4, 4, 64))).shape)
     (2, 4, 4, 64)
     """
 

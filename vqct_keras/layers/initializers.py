@@ -30,7 +30,7 @@ def torch_like_conv2d(
     Example:
 
     >>> conv = torch_like_conv2d(8, 3, name="conv")
-    >>> conv(keras.ops.ones((1, 4, 4, 2))).shape
+    >>> tuple(conv(keras.ops.ones((1, 4, 4, 2))).shape)
     (1, 4, 4, 8)
     """
     return keras.layers.Conv2D(

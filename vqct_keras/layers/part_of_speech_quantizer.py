@@ -66,7 +66,7 @@ class PartOfSpeechQuantizer(keras.layers.Layer):
     ...                       np.random.rand(5, 6), edges=[[0, 2], [1, 3]])
     >>> quantizer = PartOfSpeechQuantizer.from_prior(prior, embed_dim=4)
     >>> out = quantizer(np.random.rand(1, 2, 2, 8).astype("float32"))
-    >>> out["indices"].shape
+    >>> tuple(out["indices"].shape)
     (1, 2, 2, 3)
     """
 
@@ -180,10 +180,8 @@ class PartOfSpeechQuantizer(keras.layers.Layer):
         flat_adjectives = ops.reshape(adjective_latents, (-1, self.embed_dim))
         flat_nouns = ops.reshape(noun_latents, (-1, self.embed_dim))
 
-        _, adjective_indices = ops.top_k(
-            -squared_distances(flat_adjectives, adjective_codes),
-            k=self.top_k,
-            sorted=True,
+        adjective_indices = _k_smallest(
+            squared_distances(flat_adjectives, adjective_codes), self.top_k
         )
         noun_indices = ops.argmin(
             squared_distances(flat_nouns, noun_codes), axis=-1
@@ -296,3 +294,21 @@ class PartOfSpeechQuantizer(keras.layers.Layer):
             }
         )
         return config
+
+
+def _k_smallest(distances, k):
+    """Indices `(N, k)` of the k smallest entries per row, nearest first.
+
+    k rounds of argmin with masking (k is small, 2 by default): the same
+    result as `top_k(-distances)` with ties broken towards the lower index,
+    and it exports through jax2tf, which `top_k` does not.
+    """
+    num_codes = distances.shape[-1]
+    columns = []
+    for _ in range(k):
+        index = ops.argmin(distances, axis=-1)
+        columns.append(ops.cast(index, "int32"))
+        distances = ops.where(
+            ops.one_hot(index, num_codes, dtype="bool"), float("inf"), distances
+        )
+    return ops.stack(columns, axis=-1)

@@ -16,7 +16,7 @@ class Downsample2D(keras.layers.Layer):
 
     Example:
 
-    >>> Downsample2D()(keras.ops.ones((1, 8, 8, 16))).shape
+    >>> tuple(Downsample2D()(keras.ops.ones((1, 8, 8, 16))).shape)
     (1, 4, 4, 16)
     """
 
@@ -59,7 +59,7 @@ class Upsample2D(keras.layers.Layer):
 
     Example:
 
-    >>> Upsample2D()(keras.ops.ones((1, 4, 4, 16))).shape
+    >>> tuple(Upsample2D()(keras.ops.ones((1, 4, 4, 16))).shape)
     (1, 8, 8, 16)
     """
 

@@ -26,7 +26,7 @@ class ResNetBlock(keras.layers.Layer):
     Example:
 
     >>> block = ResNetBlock(filters=64)
-    >>> block(keras.ops.ones((2, 8, 8, 32))).shape
+    >>> tuple(block(keras.ops.ones((2, 8, 8, 32))).shape)
     (2, 8, 8, 64)
     """
 

@@ -50,7 +50,7 @@ class TransferredCodebook(keras.layers.Layer):
     >>> prior = CodebookPrior(["red"], ["dog", "car"], np.eye(3, 4),
     ...                       edges=[[0, 1]])
     >>> codebook = TransferredCodebook.from_prior(prior, embed_dim=8)
-    >>> codebook.codebook().shape
+    >>> tuple(codebook.codebook().shape)
     (3, 8)
     """
 

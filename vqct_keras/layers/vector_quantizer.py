@@ -38,7 +38,7 @@ class VectorQuantizer(keras.layers.Layer):
 
     >>> quantizer = VectorQuantizer(num_codes=16, embed_dim=4)
     >>> out = quantizer(keras.ops.ones((1, 2, 2, 4)))
-    >>> out["indices"].shape
+    >>> tuple(out["indices"].shape)
     (1, 2, 2, 1)
     """
 

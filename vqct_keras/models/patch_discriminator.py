@@ -30,7 +30,7 @@ class PatchDiscriminator(keras.Model):
     Example:
 
     >>> discriminator = PatchDiscriminator(ndf=8, n_layers=2)
-    >>> discriminator(keras.ops.ones((2, 32, 32, 3))).shape
+    >>> tuple(discriminator(keras.ops.ones((2, 32, 32, 3))).shape)
     (2, 6, 6, 1)
     """
 

@@ -57,7 +57,7 @@ class VQCTTokenizer(keras.Model):
     ...     ch=32, ch_mult=(1, 2), num_res_blocks=1, attn_resolutions=(8,),
     ...     z_channels=16)
     >>> images = np.zeros((1, 16, 16, 3), "float32")
-    >>> tokenizer.encode_to_indices(images).shape
+    >>> tuple(tokenizer.encode_to_indices(images).shape)
     (1, 8, 8, 1)
     """
 

@@ -1,17 +1,14 @@
 """The VQGAN (taming-transformers) convolutional decoder."""
 
-import keras
-from keras import ops
+import keras  # noqa: F401 (used by the docstring example)
 
 from vqct_keras.api_export import vqct_export
-from vqct_keras.layers.attention_block import AttentionBlock2D
-from vqct_keras.layers.initializers import torch_like_conv2d
 from vqct_keras.layers.resampling import Upsample2D
-from vqct_keras.layers.resnet_block import ResNetBlock
+from vqct_keras.models.vqgan_conv_stack import VQGANConvStack
 
 
 @vqct_export("vqct_keras.models.VQGANDecoder")
-class VQGANDecoder(keras.layers.Layer):
+class VQGANDecoder(VQGANConvStack):
     """Latents `(B, h, w, z_channels)` to images `(B, h*f, w*f, out_channels)`.
 
     Mirror of `VQGANEncoder`: a 3x3 conv to `ch * ch_mult[-1]` channels, a
@@ -37,7 +34,7 @@ class VQGANDecoder(keras.layers.Layer):
 
     >>> decoder = VQGANDecoder(ch=32, ch_mult=(1, 2), num_res_blocks=1,
     ...                        attn_resolutions=(8,), resolution=16)
-    >>> decoder(keras.ops.ones((1, 8, 8, 16))).shape
+    >>> tuple(decoder(keras.ops.ones((1, 8, 8, 16))).shape)
     (1, 16, 16, 3)
     """
 
@@ -53,96 +50,48 @@ class VQGANDecoder(keras.layers.Layer):
         dropout=0.0,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        self.ch = ch
-        self.ch_mult = tuple(ch_mult)
-        self.num_res_blocks = num_res_blocks
-        self.attn_resolutions = tuple(attn_resolutions)
+        super().__init__(
+            input_conv_filters=ch * tuple(ch_mult)[-1],
+            output_channels=out_channels,
+            ch=ch,
+            ch_mult=ch_mult,
+            num_res_blocks=num_res_blocks,
+            attn_resolutions=attn_resolutions,
+            resolution=resolution,
+            num_groups=num_groups,
+            dropout=dropout,
+            **kwargs,
+        )
         self.out_channels = out_channels
-        self.resolution = resolution
-        self.num_groups = num_groups
-        self.dropout = dropout
-
-        dtype = self.dtype_policy
-        top_channels = ch * self.ch_mult[-1]
-        current_resolution = resolution // 2 ** (len(self.ch_mult) - 1)
-        self.conv_in = torch_like_conv2d(top_channels, 3, "conv_in", dtype)
-        self.mid_blocks = [
-            ResNetBlock(
-                top_channels,
-                num_groups=num_groups,
-                dropout=dropout,
-                dtype=dtype,
-                name="mid_block_1",
-            ),
-            AttentionBlock2D(
-                num_groups=num_groups, dtype=dtype, name="mid_attention"
-            ),
-            ResNetBlock(
-                top_channels,
-                num_groups=num_groups,
-                dropout=dropout,
-                dtype=dtype,
-                name="mid_block_2",
-            ),
-        ]
-        self.up_blocks = []
+        self.blocks += self.middle_blocks()
+        current_resolution = resolution // self.resampling_factor
         for level in reversed(range(len(self.ch_mult))):
             for block in range(num_res_blocks + 1):
-                self.up_blocks.append(
-                    ResNetBlock(
-                        ch * self.ch_mult[level],
-                        num_groups=num_groups,
-                        dropout=dropout,
-                        dtype=dtype,
-                        name=f"up_{level}_block_{block}",
+                self.blocks.append(
+                    self.residual_block(
+                        ch * self.ch_mult[level], f"up_{level}_block_{block}"
                     )
                 )
                 if current_resolution in self.attn_resolutions:
-                    self.up_blocks.append(
-                        AttentionBlock2D(
-                            num_groups=num_groups,
-                            dtype=dtype,
-                            name=f"up_{level}_attention_{block}",
-                        )
+                    self.blocks.append(
+                        self.attention_block(f"up_{level}_attention_{block}")
                     )
             if level != 0:
-                self.up_blocks.append(
-                    Upsample2D(dtype=dtype, name=f"up_{level}_upsample")
+                self.blocks.append(
+                    Upsample2D(
+                        dtype=self.dtype_policy, name=f"up_{level}_upsample"
+                    )
                 )
                 current_resolution *= 2
-        self.norm_out = keras.layers.GroupNormalization(
-            groups=num_groups, epsilon=1e-6, dtype=dtype, name="norm_out"
-        )
-        self.conv_out = torch_like_conv2d(out_channels, 3, "conv_out", dtype)
 
     @property
     def upsampling_factor(self):
-        return 2 ** (len(self.ch_mult) - 1)
+        return self.resampling_factor
 
     @property
     def last_layer_kernel(self):
         """Kernel of the final conv (the adaptive GAN weight's reference)."""
         return self.conv_out.kernel
-
-    def build(self, input_shape):
-        shape = tuple(input_shape)
-        self.conv_in.build(shape)
-        shape = self.conv_in.compute_output_shape(shape)
-        for layer in self.mid_blocks + self.up_blocks:
-            layer.build(shape)
-            shape = layer.compute_output_shape(shape)
-        self.norm_out.build(shape)
-        self.conv_out.build(shape)
-
-    def call(self, latents, training=None):
-        x = self.conv_in(latents)
-        for layer in self.mid_blocks + self.up_blocks:
-            if isinstance(layer, ResNetBlock):
-                x = layer(x, training=training)
-            else:
-                x = layer(x)
-        return self.conv_out(ops.silu(self.norm_out(x)))
 
     def compute_output_shape(self, input_shape):
         factor = self.upsampling_factor
@@ -156,16 +105,5 @@ class VQGANDecoder(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            {
-                "ch": self.ch,
-                "ch_mult": list(self.ch_mult),
-                "num_res_blocks": self.num_res_blocks,
-                "attn_resolutions": list(self.attn_resolutions),
-                "out_channels": self.out_channels,
-                "resolution": self.resolution,
-                "num_groups": self.num_groups,
-                "dropout": self.dropout,
-            }
-        )
+        config["out_channels"] = self.out_channels
         return config

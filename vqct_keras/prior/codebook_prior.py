@@ -189,8 +189,9 @@ class CodebookPrior:
                 "`python training/build_prior.py --output_dir=...`."
             )
         try:
-            with np.load(path, allow_pickle=False) as data:
-                arrays = {key: data[key] for key in data.files}
+            with open(path, "rb") as file:
+                with np.load(file, allow_pickle=False) as data:
+                    arrays = {key: data[key] for key in data.files}
         except (zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
             raise PriorFileError(
                 f"{path!r} is not a readable codebook prior (corrupt or "

@@ -67,9 +67,7 @@ def _tensorflow_train_step(trainer, data):
             )
             context = tf.distribute.get_replica_context()
             if context is not None and replicas > 1:
-                nll_grad, g_grad = context.all_reduce(
-                    "sum", [nll_grad, g_grad]
-                )
+                nll_grad, g_grad = context.all_reduce("sum", [nll_grad, g_grad])
             d_weight = trainer.adaptive_weight(nll_grad, g_grad)
         loss = trainer.total_generator_loss(terms, d_weight, factor)
         scaled_loss = loss / replicas

@@ -56,6 +56,12 @@ class OptimizerPair:
     def learning_rate(self):
         return self.g_optimizer.learning_rate
 
+    @learning_rate.setter
+    def learning_rate(self, value):
+        # Learning-rate callbacks set both players' rates.
+        self.g_optimizer.learning_rate = value
+        self.d_optimizer.learning_rate = value
+
     def finalize_variable_values(self, variables):
         pass
 
@@ -168,7 +174,7 @@ class VQGANTrainer(keras.Model):
         if not self.discriminator.built:
             self.discriminator.build(shape)
         if self.perceptual_loss is not None and not self.perceptual_loss.built:
-            self.perceptual_loss.build(shape)
+            self.perceptual_loss.build(shape, shape)
         self.built = True
 
     def compile(self, g_optimizer, d_optimizer, **kwargs):
@@ -189,6 +195,10 @@ class VQGANTrainer(keras.Model):
     def step(self):
         """Autoencoder updates so far (the step `disc_start` refers to)."""
         return self.g_optimizer.iterations
+
+    def current_step(self):
+        """`step` as a Python int (also for mirrored variables)."""
+        return int(np.asarray(ops.convert_to_numpy(self.step.value)))
 
     @property
     def metrics(self):
@@ -262,6 +272,16 @@ class VQGANTrainer(keras.Model):
         from vqct_keras.trainers import backend_steps
 
         return backend_steps.test_step(self, *args)
+
+    def make_test_function(self, force=False):
+        # Keras' JAX test step gets no optimizer state, so the jitted step
+        # holds the discriminator factor of the step it was traced at as a
+        # constant: trace it again once `disc_start` has been crossed.
+        if keras.backend.backend() == "jax":
+            factor = float(self.discriminator_factor(self.step))
+            force = force or factor != getattr(self, "_test_factor", None)
+            self._test_factor = factor
+        return super().make_test_function(force=force)
 
     def call(self, images, training=False):
         return self.tokenizer(images, training=training)["reconstruction"]

@@ -1,0 +1,30 @@
+import subprocess
+import sys
+
+from vqct_keras.data import photo_sources
+
+
+def test_each_photo_has_one_split_fixed_by_name():
+    paths = photo_sources.candidate_paths()
+    assert photo_sources.TEST_SOURCES <= set(paths)
+    sources = photo_sources.find_photo_sources()
+    for source in sources:
+        expected = (
+            "test"
+            if source.source_id in photo_sources.TEST_SOURCES
+            else "train"
+        )
+        assert source.split == expected
+    assert len({source.path for source in sources}) == len(sources)
+
+
+def test_fingerprint_script_needs_no_tensorflow():
+    script = photo_sources.__file__
+    output = subprocess.run(
+        [sys.executable, "-X", "importtime", script],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert output.stdout.strip() == photo_sources.sources_fingerprint()
+    assert "tensorflow" not in output.stderr

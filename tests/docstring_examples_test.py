@@ -1,0 +1,39 @@
+"""Runs the `>>>` examples in the docstrings of the model-side modules."""
+
+import doctest
+import importlib
+
+import keras
+import pytest
+
+MODULES = [
+    "vqct_keras.api_export",
+    "vqct_keras.assets",
+    "vqct_keras.graph",
+    "vqct_keras.losses",
+    "vqct_keras.layers.attention_block",
+    "vqct_keras.layers.initializers",
+    "vqct_keras.layers.part_of_speech_quantizer",
+    "vqct_keras.layers.resampling",
+    "vqct_keras.layers.resnet_block",
+    "vqct_keras.layers.transferred_codebook",
+    "vqct_keras.layers.vector_quantizer",
+    "vqct_keras.models.patch_discriminator",
+    "vqct_keras.models.vqct_presets",
+    "vqct_keras.models.vqct_tokenizer",
+    "vqct_keras.models.vqgan_decoder",
+    "vqct_keras.models.vqgan_encoder",
+    "vqct_keras.prior.codebook_prior",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples_run(name):
+    module = importlib.import_module(name)
+    result = doctest.testmod(
+        module,
+        extraglobs={"keras": keras},
+        optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE,
+        verbose=False,
+    )
+    assert result.failed == 0, f"{result.failed} example(s) failed in {name}"

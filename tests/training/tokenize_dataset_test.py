@@ -1,0 +1,79 @@
+import os
+
+import keras
+import numpy as np
+import pytest
+from absl import app
+
+from tests.training.evaluate_test import run_cli
+from tests.training.evaluate_test import write_image_folder
+from training import tokenize_dataset
+from vqct_keras import evaluation
+from vqct_keras import pretokenize
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    from tests.evaluation_test import tiny_tokenizer
+
+    root = tmp_path_factory.mktemp("tokenize")
+    model = str(root / "tokenizer.keras")
+    tiny_tokenizer("part_of_speech").save(model)
+    folder = write_image_folder(str(root / "images"), 5)
+    return model, folder
+
+
+def argv(model, folder, output_dir, *extra):
+    return [
+        f"--model={model}",
+        f"--dataset={folder}",
+        "--split=test",
+        "--batch_size=2",
+        "--shard_size=2",
+        f"--data_dir={os.path.join(folder, 'tfds')}",
+        f"--output_dir={output_dir}",
+        "--noprogress",
+        *extra,
+    ]
+
+
+def test_cli_resumes_and_decodes(setup, tmp_path, capsys):
+    model, folder = setup
+    output_dir = tmp_path / "tokens"
+    run_cli(tokenize_dataset, argv(model, folder, output_dir, "--max_shards=2"))
+    first = pretokenize.read_manifest(str(output_dir))
+    assert not first["complete"] and first["num_shards"] == 2
+    assert "incomplete (rerun)" in capsys.readouterr().out
+    run_cli(tokenize_dataset, argv(model, folder, output_dir))
+    manifest = pretokenize.read_manifest(str(output_dir))
+    assert manifest["complete"] and manifest["num_examples"] == 5
+    assert "1 written, 2 already there" in capsys.readouterr().out
+    assert manifest["source"]["preprocessing"]["crop"] == "center"
+    assert manifest["source"]["image_size"] == 16
+    assert manifest["source"]["num_examples"] == 5
+    assert (output_dir / "flags.txt").exists()
+
+    tokenizer = evaluation.load_tokenizer(model)
+    images, _ = evaluation.load_evaluation_dataset(
+        folder,
+        split="test",
+        image_size=16,
+        batch_size=5,
+        data_dir=os.path.join(folder, "tfds"),
+    )
+    images = next(iter(images.as_numpy_iterator()))
+    for path in pretokenize.shard_paths(str(output_dir)):
+        shard = pretokenize.load_shard(path)
+        expected = tokenizer(images[shard["order"]], training=False)
+        np.testing.assert_array_equal(
+            pretokenize.decode_shard(tokenizer, shard, batch_size=2),
+            keras.ops.convert_to_numpy(expected["reconstruction"]),
+        )
+
+
+def test_cli_missing_model_is_a_usage_error(tmp_path):
+    with pytest.raises(app.UsageError, match="No model file"):
+        run_cli(
+            tokenize_dataset,
+            [f"--model={tmp_path / 'nope.keras'}", "--noprogress"],
+        )

@@ -1,0 +1,174 @@
+"""Evaluate a trained tokenizer's reconstructions on a dataset split.
+
+Reports rFID, LPIPS, PSNR, SSIM (grayscale, the official figure, and RGB),
+L1, MSE and codebook usage (adjective and noun codebooks for VQCT), as
+`vqct_keras.evaluation.evaluate_tokenizer` computes them. Writes
+`metrics.json`, `reconstructions.png`, `code_histogram.png` and
+`flags.txt` into `--output_dir`. See docs/evaluation.md.
+
+Examples:
+```
+# The VQCT test protocol: center-cropped test split, JPEG-75 round trip.
+python training/evaluate.py --model=runs/cub/tokenizer.keras \
+    --dataset=cub200 --split=test --jpeg_quality=75 --output_dir=runs/eval
+# A quick look on the embedded demo data, without FID.
+python training/evaluate.py --model=runs/demo/tokenizer.keras \
+    --max_batches=4 --no_fid
+```
+"""
+
+import os
+import sys
+
+if __package__ in (None, ""):
+    sys.path.insert(
+        0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    )
+
+from absl import app
+from absl import flags
+
+from training import cli_utils
+
+COMMAND_NAME = "evaluate"
+FLAGS = flags.FLAGS
+
+
+def define_flags():
+    """Define this tool's flags (call once, under `__main__` or in tests)."""
+    cli_utils.define_output_dir_flag()
+    flags.DEFINE_string(
+        "model",
+        None,
+        "The tokenizer: a .keras file (runs/<run>/tokenizer.keras).",
+    )
+    flags.DEFINE_string(
+        "dataset",
+        "default",
+        "Dataset name (see vqct_keras.data.dataset_names()), folder of "
+        "images, or tfds:<name>.",
+    )
+    flags.DEFINE_string("split", "test", "Split, slicing allowed.")
+    flags.DEFINE_integer(
+        "image_size",
+        None,
+        "Image side. Default: the tokenizer's resolution.",
+    )
+    flags.DEFINE_integer("batch_size", 16, "Images per batch.")
+    flags.DEFINE_integer(
+        "max_batches", None, "Evaluate at most this many batches."
+    )
+    flags.DEFINE_integer(
+        "jpeg_quality",
+        None,
+        "JPEG round trip of originals and reconstructions before PSNR, "
+        "SSIM and rFID; 75 reproduces the official script. Default: off.",
+    )
+    flags.DEFINE_bool("no_fid", False, "Skip rFID.")
+    flags.DEFINE_bool("no_lpips", False, "Skip LPIPS.")
+    flags.DEFINE_enum(
+        "fid_protocol",
+        "pytorch_fid",
+        ["pytorch_fid", "tensorflow"],
+        "Inception preprocessing: pytorch-fid's (the official script's) or "
+        "TF's legacy resize.",
+    )
+    flags.DEFINE_integer(
+        "grid_size", 8, "Images in reconstructions.png (originals on top)."
+    )
+    flags.DEFINE_string(
+        "data_dir", None, "tfds data folder. Default: vqct_keras assets."
+    )
+    flags.DEFINE_bool("progress", True, "Show a progress bar.")
+
+
+def _fail(message):
+    print(f"{COMMAND_NAME}: error: {message}", file=sys.stderr, flush=True)
+    sys.exit(1)
+
+
+def summary_line(results):
+    """One line of the headline figures (`None` shown as `-`)."""
+
+    def show(key, scale=1.0, digits=4):
+        value = results.get(key)
+        return "-" if value is None else f"{value * scale:.{digits}g}"
+
+    parts = [
+        f"images {results['num_images']}",
+        f"rFID {show('rfid')}",
+        f"LPIPS {show('lpips')}",
+        f"PSNR {show('psnr')}",
+        f"SSIM {show('ssim')}",
+        f"L1 {show('l1')}",
+    ]
+    for name in results["codebooks"]:
+        parts.append(
+            f"{name} usage {show(f'{name}_usage', 100, 3)}% "
+            f"(perplexity {show(f'{name}_perplexity', 1, 4)})"
+        )
+    return " | ".join(parts)
+
+
+def main(argv):
+    del argv
+    from vqct_keras import evaluation
+    from vqct_keras.data import DatasetNotAvailableError
+    from vqct_keras.metrics import MissingWeightsError
+
+    if not FLAGS.model:
+        raise app.UsageError("--model is required (a .keras file).")
+    try:
+        tokenizer = evaluation.load_tokenizer(FLAGS.model)
+    except (FileNotFoundError, ValueError) as error:
+        raise app.UsageError(str(error)) from error
+    output_dir = cli_utils.resolve_output_dir(FLAGS.output_dir, COMMAND_NAME)
+    cli_utils.write_flags(output_dir)
+    image_size = FLAGS.image_size or tokenizer.resolution
+    try:
+        dataset, info = evaluation.load_evaluation_dataset(
+            FLAGS.dataset,
+            split=FLAGS.split,
+            image_size=image_size,
+            batch_size=FLAGS.batch_size,
+            data_dir=FLAGS.data_dir,
+        )
+    except DatasetNotAvailableError as error:
+        _fail(str(error))
+    except ValueError as error:
+        raise app.UsageError(str(error)) from error
+    metadata = {
+        "model": os.path.abspath(FLAGS.model),
+        "dataset": info.name,
+        "split": info.split,
+        "split_size": info.num_examples,
+        "image_size": info.image_size,
+        "preprocessing": info.preprocessing.get_config(),
+        "preprocessing_steps": info.preprocessing.describe(),
+        "batch_size": FLAGS.batch_size,
+    }
+    try:
+        results = evaluation.evaluate_tokenizer(
+            tokenizer,
+            dataset,
+            output_dir=output_dir,
+            max_batches=FLAGS.max_batches,
+            compute_fid=not FLAGS.no_fid,
+            compute_lpips=not FLAGS.no_lpips,
+            jpeg_quality=FLAGS.jpeg_quality,
+            progress=FLAGS.progress,
+            grid_size=FLAGS.grid_size,
+            fid_protocol=FLAGS.fid_protocol,
+            metadata=metadata,
+        )
+    except MissingWeightsError as error:
+        _fail(f"{error} Or skip the metric with --no_fid / --no_lpips.")
+    print(summary_line(results), flush=True)
+    for name, note in sorted(results["notes"].items()):
+        print(f"note: {name}: {note}", flush=True)
+    cli_utils.finish(output_dir, stream=sys.stdout)
+
+
+if __name__ == "__main__":
+    define_flags()
+    app.run(main)

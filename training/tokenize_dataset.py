@@ -1,0 +1,166 @@
+"""Write a dataset's code indices to resumable `.npz` shards.
+
+Every image of the split is encoded with the tokenizer, in dataset order
+(no shuffling, deterministic resize and crop), into `shard-NNNNN.npz` files
+(`indices` int32 `(n, h, w, D)`, `order` int64) plus `manifest.json` (the
+options, the index layout, the shard list) in `--output_dir`. Rerunning
+the same command after an interruption skips the complete shards. See
+docs/evaluation.md and `vqct_keras.pretokenize`.
+
+Examples:
+```
+python training/tokenize_dataset.py --model=runs/cub/tokenizer.keras \
+    --dataset=cub200 --split=train --shard_size=4096 \
+    --output_dir=runs/cub_tokens
+# Later: decode a shard back to images.
+python -c "from vqct_keras import evaluation, pretokenize; \
+t = evaluation.load_tokenizer('runs/cub/tokenizer.keras'); \
+print(pretokenize.decode_shard(t, 'runs/cub_tokens/shard-00000.npz').shape)"
+```
+"""
+
+import os
+import sys
+
+if __package__ in (None, ""):
+    sys.path.insert(
+        0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    )
+
+from absl import app
+from absl import flags
+
+from training import cli_utils
+
+COMMAND_NAME = "tokenize_dataset"
+FLAGS = flags.FLAGS
+
+
+def define_flags():
+    """Define this tool's flags (call once, under `__main__` or in tests)."""
+    cli_utils.define_output_dir_flag()
+    flags.DEFINE_string(
+        "model",
+        None,
+        "The tokenizer: a .keras file (runs/<run>/tokenizer.keras).",
+    )
+    flags.DEFINE_string(
+        "dataset",
+        "default",
+        "Dataset name (see vqct_keras.data.dataset_names()), folder of "
+        "images, or tfds:<name>.",
+    )
+    flags.DEFINE_string("split", "train", "Split, slicing allowed.")
+    flags.DEFINE_integer(
+        "image_size", None, "Image side. Default: the tokenizer's resolution."
+    )
+    flags.DEFINE_enum(
+        "resize",
+        None,
+        ["short_side", "square"],
+        "Resize mode. Default: the split's own.",
+    )
+    flags.DEFINE_enum(
+        "crop",
+        None,
+        ["center", "none"],
+        "Crop after resizing (none needs --resize=square). Default: the "
+        "split's own, a random crop becoming a center crop.",
+    )
+    flags.DEFINE_integer("batch_size", 32, "Images per encoding call.")
+    flags.DEFINE_integer("shard_size", 1024, "Images per shard.")
+    flags.DEFINE_integer(
+        "max_shards",
+        None,
+        "Write at most this many new shards, then stop (rerun to go on).",
+    )
+    flags.DEFINE_integer(
+        "max_examples", None, "Tokenize only the first N images."
+    )
+    flags.DEFINE_bool(
+        "overwrite", False, "Delete existing shards first instead of resuming."
+    )
+    flags.DEFINE_string(
+        "data_dir", None, "tfds data folder. Default: vqct_keras assets."
+    )
+    flags.DEFINE_bool("progress", True, "Show a progress bar.")
+
+
+def _fail(message):
+    print(f"{COMMAND_NAME}: error: {message}", file=sys.stderr, flush=True)
+    sys.exit(1)
+
+
+def main(argv):
+    del argv
+    from vqct_keras import evaluation
+    from vqct_keras import pretokenize
+    from vqct_keras.data import DatasetNotAvailableError
+
+    if not FLAGS.model:
+        raise app.UsageError("--model is required (a .keras file).")
+    try:
+        tokenizer = evaluation.load_tokenizer(FLAGS.model)
+    except (FileNotFoundError, ValueError) as error:
+        raise app.UsageError(str(error)) from error
+    output_dir = cli_utils.resolve_output_dir(FLAGS.output_dir, COMMAND_NAME)
+    cli_utils.write_flags(output_dir)
+    try:
+        dataset, info = evaluation.load_evaluation_dataset(
+            FLAGS.dataset,
+            split=FLAGS.split,
+            image_size=FLAGS.image_size or tokenizer.resolution,
+            batch_size=None,
+            data_dir=FLAGS.data_dir,
+            resize=FLAGS.resize,
+            crop=FLAGS.crop,
+        )
+    except DatasetNotAvailableError as error:
+        _fail(str(error))
+    except ValueError as error:
+        raise app.UsageError(str(error)) from error
+    num_examples = info.num_examples
+    if FLAGS.max_examples is not None:
+        dataset = dataset.take(FLAGS.max_examples)
+        num_examples = min(num_examples, FLAGS.max_examples)
+    # Recorded in the manifest and checked when resuming. The model path is
+    # not: the tokenizer's weights fingerprint is.
+    source = {
+        "dataset": info.name,
+        "split": info.split,
+        "builders": list(info.builders),
+        "num_examples": num_examples,
+        "max_examples": FLAGS.max_examples,
+        "image_size": info.image_size,
+        "preprocessing": info.preprocessing.get_config(),
+        "preprocessing_steps": info.preprocessing.describe(),
+    }
+    try:
+        manifest = pretokenize.tokenize_dataset(
+            tokenizer,
+            dataset,
+            output_dir,
+            shard_size=FLAGS.shard_size,
+            batch_size=FLAGS.batch_size,
+            max_shards=FLAGS.max_shards,
+            num_examples=num_examples,
+            source=source,
+            progress=FLAGS.progress,
+            overwrite=FLAGS.overwrite,
+        )
+    except ValueError as error:
+        _fail(str(error))
+    state = "complete" if manifest["complete"] else "incomplete (rerun)"
+    print(
+        f"{manifest['num_examples']} images in {manifest['num_shards']} "
+        f"shards, {state}: {manifest['shards_written']} written, "
+        f"{manifest['shards_skipped']} already there; indices "
+        f"{manifest.get('index_shape')} per image.",
+        flush=True,
+    )
+    cli_utils.finish(output_dir, stream=sys.stdout)
+
+
+if __name__ == "__main__":
+    define_flags()
+    app.run(main)

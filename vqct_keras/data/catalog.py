@@ -1,0 +1,203 @@
+"""The named datasets: which tfds builders they read, and how each split is
+preprocessed.
+
+The paper's four datasets use the official VQCT loaders' transforms (see
+`docs/data.md` for the table): ADE20K is squashed to a square, COCO and
+CUB are resized on the short side and cropped, CUB's test split and
+CelebA-HQ are not flipped. `default` (Fashion-MNIST plus natural-photo
+crops) needs no download at all.
+"""
+
+import dataclasses
+from collections.abc import Callable
+
+from vqct_keras.data.image_preprocessing import ImagePreprocessing
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetPart:
+    """One tfds builder that a named dataset reads.
+
+    Args:
+        builder_name: str. A tfds name with config, e.g. `"coco/2014"` or
+            `"vqct_photo_crops/64"`.
+        native: bool. Prepared by tfds's own builder (download or
+            archives in `manual_dir`); its images are checked once after
+            preparation. Ours check theirs while preparing.
+        manual_files: tuple of str. For native builders: the archives
+            tfds accepts in `manual_dir` instead of downloading them.
+        download_url: str. Where a native builder downloads from (used to
+            test whether this machine can reach it).
+        filename_key: str or None. Text feature naming an example's file.
+    """
+
+    builder_name: str
+    native: bool = False
+    manual_files: tuple = ()
+    download_url: str = ""
+    filename_key: str | None = "image/filename"
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetEntry:
+    """A named dataset of the catalog.
+
+    Args:
+        name: str. The name `load_dataset` accepts.
+        description: str. One line.
+        splits: tuple of str. Its splits (tfds split names).
+        default_image_size: int. Output side when none is given.
+        parts: callable `image_size -> tuple of DatasetPart`.
+        preprocessing: dict of split to `ImagePreprocessing` keyword
+            arguments (all but `image_size`); key `"*"` for every split.
+        official: dict of split (or `"*"`) to the official transform.
+    """
+
+    name: str
+    description: str
+    splits: tuple
+    default_image_size: int
+    parts: Callable
+    preprocessing: dict
+    official: dict = dataclasses.field(default_factory=dict)
+
+    def preprocessing_for(self, split, image_size):
+        """The `ImagePreprocessing` of a split (slicing allowed)."""
+        base = base_split(split)
+        kwargs = self.preprocessing.get(base, self.preprocessing.get("*"))
+        if kwargs is None:
+            raise ValueError(
+                f"{self.name} has no split {base!r}; splits: {self.splits}."
+            )
+        return ImagePreprocessing(image_size=image_size, **kwargs)
+
+
+def base_split(split):
+    """`"train[:10%]"` -> `"train"`; `"validation"` -> `"validation"`."""
+    return str(split).split("[", 1)[0].strip()
+
+
+# Transforms (all scale to [-1, 1] at the end).
+TRAIN_AUGMENTED = dict(resize="short_side", crop="center", random_flip=True)
+EVALUATION = dict(resize="short_side", crop="center", random_flip=False)
+SQUASH = dict(resize="square", crop=None, random_flip=False)
+RANDOM_CROP_FLIP = dict(resize="short_side", crop="random", random_flip=True)
+
+FASHION_MNIST = DatasetPart("vqct_fashion_mnist", filename_key=None)
+COCO_2014 = DatasetPart(
+    "coco/2014",
+    native=True,
+    manual_files=(
+        "train2014.zip",
+        "val2014.zip",
+        "test2014.zip",
+        "annotations_trainval2014.zip",
+        "image_info_test2014.zip",
+    ),
+    download_url="http://images.cocodataset.org/",
+)
+CUB_200_2011 = DatasetPart(
+    "caltech_birds2011",
+    native=True,
+    manual_files=("CUB_200_2011.tgz", "segmentations.tgz"),
+    download_url="https://data.caltech.edu/",
+)
+
+
+def photo_crops_part(image_size):
+    """The photo-crop config for an output size: 64 px crops up to 64."""
+    config = "64" if image_size <= 64 else "256"
+    return DatasetPart(f"vqct_photo_crops/{config}", filename_key="source")
+
+
+ENTRIES = {
+    entry.name: entry
+    for entry in (
+        DatasetEntry(
+            name="default",
+            description=(
+                "Fashion-MNIST + natural-photo crops, installed offline "
+                "(Debian packages, scikit-image); 32 px by default."
+            ),
+            splits=("train", "test"),
+            default_image_size=32,
+            parts=lambda size: (FASHION_MNIST, photo_crops_part(size)),
+            preprocessing={"train": TRAIN_AUGMENTED, "test": EVALUATION},
+        ),
+        DatasetEntry(
+            name="fashion_mnist",
+            description="Fashion-MNIST from Debian's IDX files, gray to RGB.",
+            splits=("train", "test"),
+            default_image_size=32,
+            parts=lambda size: (FASHION_MNIST,),
+            preprocessing={"train": TRAIN_AUGMENTED, "test": EVALUATION},
+        ),
+        DatasetEntry(
+            name="photo_crops",
+            description="Crops of ~40 natural photos from installed packages.",
+            splits=("train", "test"),
+            default_image_size=64,
+            parts=lambda size: (photo_crops_part(size),),
+            preprocessing={"train": TRAIN_AUGMENTED, "test": EVALUATION},
+        ),
+        DatasetEntry(
+            name="ade20k",
+            description="ADE20K 2021 full release (manual download).",
+            splits=("train", "validation"),
+            default_image_size=256,
+            parts=lambda size: (DatasetPart("vqct_ade20k"),),
+            preprocessing={"*": SQUASH},
+            official={"*": "Resize((256, 256))"},
+        ),
+        DatasetEntry(
+            name="coco2014",
+            description="MS-COCO 2014 train2014 / val2014 (tfds coco/2014).",
+            splits=("train", "validation"),
+            default_image_size=256,
+            parts=lambda size: (COCO_2014,),
+            preprocessing={"*": TRAIN_AUGMENTED},
+            official={
+                "*": "Resize(256) -> CenterCrop(256) -> RandomHorizontalFlip"
+            },
+        ),
+        DatasetEntry(
+            name="cub200",
+            description="CUB-200-2011, official split (caltech_birds2011).",
+            splits=("train", "test"),
+            default_image_size=256,
+            parts=lambda size: (CUB_200_2011,),
+            preprocessing={"train": RANDOM_CROP_FLIP, "test": EVALUATION},
+            official={
+                "train": "Resize(256) -> RandomCrop(256) -> "
+                "RandomHorizontalFlip",
+                "test": "Resize(256) -> CenterCrop(256)",
+            },
+        ),
+        DatasetEntry(
+            name="celeba_hq",
+            description="CelebA-HQ, multimodal train/test lists (manual).",
+            splits=("train", "test"),
+            default_image_size=256,
+            parts=lambda size: (DatasetPart("vqct_celeba_hq"),),
+            preprocessing={"*": EVALUATION},
+            official={"*": "Resize(256) (images are square)"},
+        ),
+    )
+}
+
+# Folders and raw tfds datasets: flip when training only.
+GENERIC_PREPROCESSING = {
+    "train": TRAIN_AUGMENTED,
+    "*": EVALUATION,
+}
+
+
+def dataset_names():
+    """The names `load_dataset` accepts, besides folders and `tfds:<name>`.
+
+    >>> dataset_names()[:4]
+    ('ade20k', 'celeba_hq', 'coco2014', 'cub200')
+    >>> dataset_names()[4:]
+    ('default', 'fashion_mnist', 'photo_crops')
+    """
+    return tuple(sorted(ENTRIES))

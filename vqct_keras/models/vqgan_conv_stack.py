@@ -1,0 +1,110 @@
+"""What the VQGAN encoder and decoder share: arguments, blocks, build, call."""
+
+import keras
+from keras import ops
+
+from vqct_keras.layers.attention_block import AttentionBlock2D
+from vqct_keras.layers.initializers import torch_like_conv2d
+from vqct_keras.layers.resnet_block import ResNetBlock
+
+
+class VQGANConvStack(keras.layers.Layer):
+    """Base of `VQGANEncoder` and `VQGANDecoder` (not used on its own).
+
+    A 3x3 `conv_in`, then `self.blocks` in order (residual blocks get the
+    `training` flag), then GroupNorm, swish and a 3x3 `conv_out` to
+    `output_channels`. Subclasses fill `self.blocks` in `__init__` with the
+    helpers below.
+    """
+
+    def __init__(
+        self,
+        input_conv_filters,
+        output_channels,
+        ch,
+        ch_mult,
+        num_res_blocks,
+        attn_resolutions,
+        resolution,
+        num_groups,
+        dropout,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.ch = ch
+        self.ch_mult = tuple(ch_mult)
+        self.num_res_blocks = num_res_blocks
+        self.attn_resolutions = tuple(attn_resolutions)
+        self.resolution = resolution
+        self.num_groups = num_groups
+        self.dropout = dropout
+        dtype = self.dtype_policy
+        self.conv_in = torch_like_conv2d(
+            input_conv_filters, 3, "conv_in", dtype
+        )
+        self.norm_out = keras.layers.GroupNormalization(
+            groups=num_groups, epsilon=1e-6, dtype=dtype, name="norm_out"
+        )
+        self.conv_out = torch_like_conv2d(output_channels, 3, "conv_out", dtype)
+        self.blocks = []
+
+    @property
+    def resampling_factor(self):
+        return 2 ** (len(self.ch_mult) - 1)
+
+    def residual_block(self, filters, name):
+        return ResNetBlock(
+            filters,
+            num_groups=self.num_groups,
+            dropout=self.dropout,
+            dtype=self.dtype_policy,
+            name=name,
+        )
+
+    def attention_block(self, name):
+        return AttentionBlock2D(
+            num_groups=self.num_groups, dtype=self.dtype_policy, name=name
+        )
+
+    def middle_blocks(self):
+        """Residual, attention, residual at the deepest channel count."""
+        channels = self.ch * self.ch_mult[-1]
+        return [
+            self.residual_block(channels, "mid_block_1"),
+            self.attention_block("mid_attention"),
+            self.residual_block(channels, "mid_block_2"),
+        ]
+
+    def build(self, input_shape):
+        shape = tuple(input_shape)
+        self.conv_in.build(shape)
+        shape = self.conv_in.compute_output_shape(shape)
+        for layer in self.blocks:
+            layer.build(shape)
+            shape = layer.compute_output_shape(shape)
+        self.norm_out.build(shape)
+        self.conv_out.build(shape)
+
+    def call(self, inputs, training=None):
+        x = self.conv_in(inputs)
+        for layer in self.blocks:
+            if isinstance(layer, ResNetBlock):
+                x = layer(x, training=training)
+            else:
+                x = layer(x)
+        return self.conv_out(ops.silu(self.norm_out(x)))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "ch": self.ch,
+                "ch_mult": list(self.ch_mult),
+                "num_res_blocks": self.num_res_blocks,
+                "attn_resolutions": list(self.attn_resolutions),
+                "resolution": self.resolution,
+                "num_groups": self.num_groups,
+                "dropout": self.dropout,
+            }
+        )
+        return config
