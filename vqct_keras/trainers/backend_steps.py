@@ -9,6 +9,8 @@ comes from `VQGANTrainer` and `vqct_keras.losses` in `keras.ops`.
 import keras
 from keras import ops
 
+from vqct_keras.losses import hinge_discriminator_loss
+
 
 def train_step(trainer, *args):
     backend = keras.backend.backend()
@@ -82,7 +84,7 @@ def _tensorflow_train_step(trainer, data):
     with tf.GradientTape() as tape:
         logits_real = discriminator(images, training=True)
         logits_fake_d = discriminator(reconstruction, training=True)
-        d_loss = factor * keras_hinge(logits_real, logits_fake_d)
+        d_loss = factor * hinge_discriminator_loss(logits_real, logits_fake_d)
         scaled_d_loss = d_loss / replicas
     variables = discriminator.trainable_variables
     trainer.d_optimizer.apply(
@@ -90,15 +92,15 @@ def _tensorflow_train_step(trainer, data):
     )
 
     values = _step_values(
+        trainer,
         terms,
-        loss,
-        d_weight,
-        factor,
-        d_loss,
+        outputs,
         logits_real,
         logits_fake_d,
-        outputs,
-        trainer.usage_names,
+        loss=loss,
+        d_weight=d_weight,
+        disc_factor=factor,
+        d_loss=d_loss,
     )
     for name, value in values.items():
         trainer.trackers[name].update_state(value)
@@ -112,35 +114,12 @@ def _tensorflow_test_step(trainer, data):
     return _logs(trainer, values)
 
 
-def keras_hinge(logits_real, logits_fake):
-    from vqct_keras.losses import hinge_discriminator_loss
-
-    return hinge_discriminator_loss(logits_real, logits_fake)
-
-
-def _step_values(
-    terms,
-    loss,
-    d_weight,
-    factor,
-    d_loss,
-    logits_real,
-    logits_fake,
-    outputs,
-    usage_names,
-):
-    values = dict(terms)
-    values.update(
-        {
-            "loss": loss,
-            "d_weight": d_weight,
-            "disc_factor": factor,
-            "d_loss": d_loss,
-            "logits_real": ops.mean(ops.cast(logits_real, "float32")),
-            "logits_fake": ops.mean(ops.cast(logits_fake, "float32")),
-        }
-    )
-    for name in usage_names:
+def _step_values(trainer, terms, outputs, logits_real, logits_fake, **extra):
+    """Everything logged for a step: loss terms, logit means, usage."""
+    values = dict(terms, **extra)
+    values["logits_real"] = ops.mean(ops.cast(logits_real, "float32"))
+    values["logits_fake"] = ops.mean(ops.cast(logits_fake, "float32"))
+    for name in trainer.usage_names:
         values[name] = outputs[name]
     return values
 
@@ -156,17 +135,17 @@ def _evaluate(trainer, images):
     factor = trainer.discriminator_factor(trainer.step)
     d_weight = ops.zeros((), "float32")
     loss = trainer.total_generator_loss(terms, d_weight, factor)
-    d_loss = factor * keras_hinge(logits_real, logits_fake)
+    d_loss = factor * hinge_discriminator_loss(logits_real, logits_fake)
     return _step_values(
+        trainer,
         terms,
-        loss,
-        d_weight,
-        factor,
-        d_loss,
+        outputs,
         logits_real,
         logits_fake,
-        outputs,
-        trainer.usage_names,
+        loss=loss,
+        d_weight=d_weight,
+        disc_factor=factor,
+        d_loss=d_loss,
     )
 
 
@@ -340,7 +319,7 @@ def _jax_train_step(trainer, state, data):
         logits_fake, d_state = discriminator.stateless_call(
             d_params, d_state, reconstruction, training=True
         )
-        d_loss = factor * keras_hinge(logits_real, logits_fake)
+        d_loss = factor * hinge_discriminator_loss(logits_real, logits_fake)
         return d_loss, (d_state, logits_real, logits_fake)
 
     (d_loss, (d_non_trainable, logits_real, logits_fake_d)), d_grads = (
@@ -355,15 +334,15 @@ def _jax_train_step(trainer, state, data):
     state.optimizer_variables = g_opt_vars + d_opt_vars
 
     values = _step_values(
+        trainer,
         terms,
-        loss,
-        d_weight,
-        factor,
-        d_loss,
+        outputs,
         logits_real,
         logits_fake_d,
-        outputs,
-        trainer.usage_names,
+        loss=loss,
+        d_weight=d_weight,
+        disc_factor=factor,
+        d_loss=d_loss,
     )
     logs = state.update_metrics(values)
     return logs, state.as_tuple()
