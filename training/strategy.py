@@ -89,6 +89,10 @@ def get_strategy(name="auto", devices=None):
         )
     import tensorflow as tf
 
+    if name == "multi_worker":
+        # Must come before anything initialises the TensorFlow runtime
+        # (listing devices does).
+        return tf.distribute.MultiWorkerMirroredStrategy()
     gpus = tf.config.list_logical_devices("GPU")
     if name == "auto":
         name = "mirrored" if len(gpus) > 1 else "default"
@@ -100,8 +104,6 @@ def get_strategy(name="auto", devices=None):
         )
     if name == "mirrored":
         return tf.distribute.MirroredStrategy(devices or None)
-    if name == "multi_worker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
     resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
     tf.config.experimental_connect_to_cluster(resolver)
     tf.tpu.experimental.initialize_tpu_system(resolver)

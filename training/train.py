@@ -86,11 +86,15 @@ def main(argv):
     from training.strategy import split_cpu
 
     split_cpu(FLAGS.logical_cpus)  # before TensorFlow or JAX start
+    from training.strategy import get_strategy
+
+    # Created first: MultiWorkerMirroredStrategy must configure the runtime
+    # before any TensorFlow operation runs.
+    strategy = get_strategy(FLAGS.distribution, FLAGS.devices)
     import keras
 
     from training import callbacks as training_callbacks
     from training import cli_utils
-    from training.strategy import get_strategy
     from vqct_keras.data import load_dataset
     from vqct_keras.models.vqct_presets import PRESETS
     from vqct_keras.trainers.vqgan_trainer import VQGANTrainer
@@ -104,7 +108,6 @@ def main(argv):
     output_dir = cli_utils.resolve_output_dir(FLAGS.output_dir, "train")
     cli_utils.write_flags(output_dir)
     keras.utils.set_random_seed(FLAGS.seed)
-    strategy = get_strategy(FLAGS.distribution, FLAGS.devices)
     image_size = FLAGS.image_size or PRESETS[FLAGS.preset]["resolution"]
     batch_size = FLAGS.batch_size
     if batch_size % strategy.num_replicas_in_sync:
@@ -207,7 +210,12 @@ def main(argv):
         cli_utils.finish(output_dir)
         sys.exit(1)
 
-    tokenizer.save(os.path.join(output_dir, "tokenizer.keras"))
+    tokenizer_path = os.path.join(output_dir, "tokenizer.keras")
+    tokenizer.save(tokenizer_path)
+    if strategy.num_replicas_in_sync > 1:
+        # Evaluate the saved artifact on one device: Keras' distributed
+        # predict cannot gather the tokenizer's scalar outputs.
+        tokenizer = keras.saving.load_model(tokenizer_path)
     from vqct_keras.evaluation import evaluate_tokenizer
 
     metrics = evaluate_tokenizer(

@@ -117,3 +117,52 @@ def test_mirrored_run_on_two_logical_cpus(tmp_path):
     )
     assert "over 2 replica(s)" in result.stdout
     assert [r["step"] for r in history(output_dir)] == [1, 2]
+
+
+def free_port():
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("localhost", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.large
+def test_multi_worker_run_on_loopback(tmp_path):
+    workers = [f"localhost:{free_port()}" for _ in range(2)]
+    processes = []
+    for index in range(2):
+        tf_config = {
+            "cluster": {"worker": workers},
+            "task": {"type": "worker", "index": index},
+        }
+        env = dict(
+            os.environ,
+            TF_CONFIG=json.dumps(tf_config),
+            TF_CPP_MIN_LOG_LEVEL="3",
+        )
+        processes.append(
+            subprocess.Popen(
+                train_command(
+                    tmp_path / f"worker_{index}",
+                    "--distribution=multi_worker",
+                ),
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
+    for process in processes:
+        stdout, stderr = process.communicate(timeout=900)
+        assert process.returncode == 0, stderr[-4000:]
+        assert "over 2 replica(s)" in stdout
+    for index in range(2):
+        records = history(tmp_path / f"worker_{index}")
+        assert [r["step"] for r in records] == [1, 2]
+    # Both workers hold the same model after the synchronised steps.
+    np.testing.assert_allclose(
+        history(tmp_path / "worker_0")[-1]["l1"],
+        history(tmp_path / "worker_1")[-1]["l1"],
+        rtol=1e-6,
+    )

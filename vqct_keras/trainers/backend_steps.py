@@ -102,16 +102,31 @@ def _tensorflow_train_step(trainer, data):
         disc_factor=factor,
         d_loss=d_loss,
     )
-    for name, value in values.items():
-        trainer.trackers[name].update_state(value)
-    return _logs(trainer, values)
+    return _tensorflow_track(trainer, values)
 
 
 def _tensorflow_test_step(trainer, data):
-    values = _evaluate(trainer, trainer.images_from(data))
+    return _tensorflow_track(
+        trainer, _evaluate(trainer, trainer.images_from(data))
+    )
+
+
+def _tensorflow_track(trainer, values):
+    """Update the trackers and return the logs of one replica.
+
+    Keras averages the replicas' logs. Under `MultiWorkerMirroredStrategy`
+    it does so with `strategy.reduce("MEAN", value, axis=0)`, which needs a
+    batch axis: the logs get a length-1 axis there.
+    """
+    import tensorflow as tf
+
     for name, value in values.items():
         trainer.trackers[name].update_state(value)
-    return _logs(trainer, values)
+    logs = _logs(trainer, values)
+    strategy = tf.distribute.get_strategy()
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        logs = {name: tf.reshape(value, (1,)) for name, value in logs.items()}
+    return logs
 
 
 def _step_values(trainer, terms, outputs, logits_real, logits_fake, **extra):
