@@ -23,6 +23,23 @@ def define_output_dir_flag():
     )
 
 
+def define_model_flag(
+    help_text="The tokenizer: a .keras file (runs/<run>/tokenizer.keras).",
+):
+    """Define `--model`, the `.keras` tokenizer a tool reads."""
+    return flags.DEFINE_string("model", None, help_text)
+
+
+def define_dataset_flag():
+    """Define `--dataset`: a dataset name, a folder of images or tfds:<name>."""
+    return flags.DEFINE_string(
+        "dataset",
+        "default",
+        "Dataset name (see vqct_keras.data.dataset_names()), folder of "
+        "images, or tfds:<name>.",
+    )
+
+
 def resolve_output_dir(output_dir, command_name):
     """Create and return the output folder; a fresh one when not given."""
     if not output_dir:

@@ -30,12 +30,10 @@ def define_flags():
     from training import cli_utils
 
     cli_utils.define_output_dir_flag()
-    flags.DEFINE_string(
-        "model",
-        None,
+    cli_utils.define_model_flag(
         "The tokenizer to export: a .keras file written by "
         "training/train.py (runs/<run>/tokenizer.keras) or by "
-        "`tokenizer.save(...)`.",
+        "`tokenizer.save(...)`."
     )
     flags.DEFINE_string(
         "image_size",

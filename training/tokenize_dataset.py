@@ -39,17 +39,8 @@ FLAGS = flags.FLAGS
 def define_flags():
     """Define this tool's flags (call once, under `__main__` or in tests)."""
     cli_utils.define_output_dir_flag()
-    flags.DEFINE_string(
-        "model",
-        None,
-        "The tokenizer: a .keras file (runs/<run>/tokenizer.keras).",
-    )
-    flags.DEFINE_string(
-        "dataset",
-        "default",
-        "Dataset name (see vqct_keras.data.dataset_names()), folder of "
-        "images, or tfds:<name>.",
-    )
+    cli_utils.define_model_flag()
+    cli_utils.define_dataset_flag()
     flags.DEFINE_string("split", "train", "Split, slicing allowed.")
     flags.DEFINE_integer(
         "image_size", None, "Image side. Default: the tokenizer's resolution."

@@ -10,9 +10,7 @@ def define_flags():
     """Define every flag of the training CLI (call once, under __main__)."""
     cli_utils.define_output_dir_flag()
     # Data.
-    flags.DEFINE_string(
-        "dataset", "default", "Dataset name (see vqct_keras.data) or folder."
-    )
+    cli_utils.define_dataset_flag()
     flags.DEFINE_string("train_split", "train", "Training split.")
     flags.DEFINE_string("eval_split", "test", "Evaluation split.")
     flags.DEFINE_integer(
