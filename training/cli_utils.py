@@ -40,6 +40,55 @@ def define_dataset_flag():
     )
 
 
+def define_protocol_flags(prefix=""):
+    """Define the evaluation-protocol flags, named `<prefix>split`,
+    `<prefix>jpeg_quality`, `<prefix>max_images` and `<prefix>fid_protocol`
+    (see `vqct_keras.evaluation_protocol.EvaluationProtocol`)."""
+    flags.DEFINE_string(
+        f"{prefix}split",
+        None,
+        "Evaluation split (slicing allowed). Default: the dataset's "
+        "held-out split (validation for ade20k and coco2014, else test).",
+    )
+    flags.DEFINE_integer(
+        f"{prefix}jpeg_quality",
+        None,
+        "JPEG round trip of originals and reconstructions before PSNR, SSIM "
+        "and rFID. Default: 75 (the released VQCT test script) for ade20k, "
+        "celeba_hq, coco2014 and cub200, off otherwise; 0 switches it off.",
+    )
+    flags.DEFINE_integer(
+        f"{prefix}max_images",
+        None,
+        "Score only the first N images of the split (in order). Default: "
+        "the whole split.",
+    )
+    flags.DEFINE_enum(
+        f"{prefix}fid_protocol",
+        "pytorch_fid",
+        ["pytorch_fid", "tensorflow"],
+        "rFID Inception preprocessing: pytorch-fid's (the official "
+        "script's) or TF's legacy resize.",
+    )
+
+
+def protocol_from_flags(dataset, prefix="", **fields):
+    """The `EvaluationProtocol` of `dataset` with the flags of
+    `define_protocol_flags(prefix)` applied (unset flags keep the
+    dataset's default); `fields` set other fields (`compute_fid`)."""
+    from vqct_keras.evaluation_protocol import EvaluationProtocol
+
+    values = flags.FLAGS
+    return EvaluationProtocol.for_dataset(
+        dataset,
+        split=values[f"{prefix}split"].value,
+        jpeg_quality=values[f"{prefix}jpeg_quality"].value,
+        max_images=values[f"{prefix}max_images"].value,
+        fid_protocol=values[f"{prefix}fid_protocol"].value,
+        **fields,
+    )
+
+
 def resolve_output_dir(output_dir, command_name):
     """Create and return the output folder; a fresh one when not given."""
     if not output_dir:

@@ -6,14 +6,19 @@ L1, MSE and codebook usage (adjective and noun codebooks for VQCT), as
 `metrics.json`, `reconstructions.png`, `code_histogram.png` and
 `flags.txt` into `--output_dir`. See docs/evaluation.md.
 
+The evaluation protocol (`vqct_keras.evaluation_protocol`) is printed and
+stored in `metrics.json`: split, image count, JPEG, Inception weights. For
+the paper's four datasets the default is the paper's protocol (their
+held-out split, every image, JPEG-75 round trip).
+
 Examples:
 ```
-# The VQCT test protocol: center-cropped test split, JPEG-75 round trip.
+# The paper's protocol on CUB: the whole test split, JPEG-75 round trip.
 python training/evaluate.py --model=runs/cub/tokenizer.keras \
-    --dataset=cub200 --split=test --jpeg_quality=75 --output_dir=runs/eval
+    --dataset=cub200 --output_dir=runs/eval
 # A quick look on the embedded demo data, without FID.
 python training/evaluate.py --model=runs/demo/tokenizer.keras \
-    --max_batches=4 --no_fid
+    --max_images=64 --no_fid
 ```
 """
 
@@ -39,31 +44,15 @@ def define_flags():
     cli_utils.define_output_dir_flag()
     cli_utils.define_model_flag()
     cli_utils.define_dataset_flag()
-    flags.DEFINE_string("split", "test", "Split, slicing allowed.")
+    cli_utils.define_protocol_flags()
     flags.DEFINE_integer(
         "image_size",
         None,
         "Image side. Default: the tokenizer's resolution.",
     )
     flags.DEFINE_integer("batch_size", 16, "Images per batch.")
-    flags.DEFINE_integer(
-        "max_batches", None, "Evaluate at most this many batches."
-    )
-    flags.DEFINE_integer(
-        "jpeg_quality",
-        None,
-        "JPEG round trip of originals and reconstructions before PSNR, "
-        "SSIM and rFID; 75 reproduces the official script. Default: off.",
-    )
     flags.DEFINE_bool("no_fid", False, "Skip rFID.")
     flags.DEFINE_bool("no_lpips", False, "Skip LPIPS.")
-    flags.DEFINE_enum(
-        "fid_protocol",
-        "pytorch_fid",
-        ["pytorch_fid", "tensorflow"],
-        "Inception preprocessing: pytorch-fid's (the official script's) or "
-        "TF's legacy resize.",
-    )
     flags.DEFINE_integer(
         "grid_size", 8, "Images in reconstructions.png (originals on top)."
     )
@@ -104,6 +93,7 @@ def summary_line(results):
 def main(argv):
     del argv
     from vqct_keras import evaluation
+    from vqct_keras import evaluation_protocol
     from vqct_keras.data import DatasetNotAvailableError
     from vqct_keras.metrics import MissingWeightsError
 
@@ -113,47 +103,41 @@ def main(argv):
         tokenizer = evaluation.load_tokenizer(FLAGS.model)
     except (FileNotFoundError, ValueError) as error:
         raise app.UsageError(str(error)) from error
-    output_dir = cli_utils.resolve_output_dir(FLAGS.output_dir, COMMAND_NAME)
-    cli_utils.write_flags(output_dir)
-    image_size = FLAGS.image_size or tokenizer.resolution
     try:
-        dataset, info = evaluation.load_evaluation_dataset(
+        protocol = cli_utils.protocol_from_flags(
             FLAGS.dataset,
-            split=FLAGS.split,
-            image_size=image_size,
-            batch_size=FLAGS.batch_size,
-            data_dir=FLAGS.data_dir,
+            compute_fid=not FLAGS.no_fid,
+            compute_lpips=not FLAGS.no_lpips,
         )
-    except DatasetNotAvailableError as error:
-        _fail(str(error))
     except ValueError as error:
         raise app.UsageError(str(error)) from error
+    output_dir = cli_utils.resolve_output_dir(FLAGS.output_dir, COMMAND_NAME)
+    cli_utils.write_flags(output_dir)
     metadata = {
         "model": os.path.abspath(FLAGS.model),
-        "dataset": info.name,
-        "split": info.split,
-        "split_size": info.num_examples,
-        "image_size": info.image_size,
-        "preprocessing": info.preprocessing.get_config(),
-        "preprocessing_steps": info.preprocessing.describe(),
+        "dataset": FLAGS.dataset,
         "batch_size": FLAGS.batch_size,
     }
     try:
-        results = evaluation.evaluate_tokenizer(
+        results = protocol.evaluate(
             tokenizer,
-            dataset,
+            FLAGS.dataset,
+            image_size=FLAGS.image_size,
+            batch_size=FLAGS.batch_size,
+            data_dir=FLAGS.data_dir,
             output_dir=output_dir,
-            max_batches=FLAGS.max_batches,
-            compute_fid=not FLAGS.no_fid,
-            compute_lpips=not FLAGS.no_lpips,
-            jpeg_quality=FLAGS.jpeg_quality,
             progress=FLAGS.progress,
             grid_size=FLAGS.grid_size,
-            fid_protocol=FLAGS.fid_protocol,
             metadata=metadata,
         )
+    except DatasetNotAvailableError as error:
+        _fail(str(error))
     except MissingWeightsError as error:
         _fail(f"{error} Or skip the metric with --no_fid / --no_lpips.")
+    except ValueError as error:
+        raise app.UsageError(str(error)) from error
+    for line in evaluation_protocol.console_lines(results):
+        print(line, flush=True)
     print(summary_line(results), flush=True)
     for name, note in sorted(results["notes"].items()):
         print(f"note: {name}: {note}", flush=True)

@@ -35,6 +35,9 @@ METRICS_FILE = "metrics.json"
 GRID_FILE = "reconstructions.png"
 HISTOGRAM_FILE = "code_histogram.png"
 LPIPS_MIN_SIZE = 16  # VGG16's four 2x2 pools need 16 px to reach conv5.
+# Below the Inception feature dimension the FID covariances are rank
+# deficient and rFID is biased upwards.
+RFID_MIN_IMAGES = 2048
 _RANGE_TOLERANCE = 1e-3
 _PER_IMAGE_METRICS = ("psnr", "ssim", "ssim_rgb", "l1", "mse", "lpips")
 
@@ -54,6 +57,7 @@ def evaluate_tokenizer(
     fid_feature_extractor=None,
     lpips_model=None,
     metadata=None,
+    protocol=None,
 ):
     """Reconstruction metrics of a tokenizer over one pass of a dataset.
 
@@ -102,6 +106,9 @@ def evaluate_tokenizer(
             `None`.
         metadata: dict or None. Stored under `"metadata"` in the result
             (e.g. the model and dataset names). Defaults to `None`.
+        protocol: dict or None. Added to the result's `"protocol"` (e.g.
+            `EvaluationProtocol.describe()`: split, image count, JPEG).
+            Defaults to `None`.
 
     Returns:
         dict: `num_images`, `num_batches`, `image_shape`, `rfid`, `lpips`,
@@ -109,8 +116,9 @@ def evaluate_tokenizer(
         `<name>_usage`, `<name>_perplexity`, `<name>_dead_codes` (names
         `adjective` and `noun`, or `codebook`) and the full `codebooks`
         dict, `notes` (why a figure is `None` or how to read it),
-        `seconds`, `images_per_second`, `protocol` and, when given,
-        `metadata` and `files`. A figure that was not computed is `None`.
+        `seconds`, `images_per_second`, `protocol`, `warnings` (e.g. rFID
+        from fewer than 2,048 images) and, when given, `metadata` and
+        `files`. A figure that was not computed is `None`.
 
     Raises:
         ValueError: the dataset is empty, infinite without `max_batches`,
@@ -171,11 +179,26 @@ def evaluate_tokenizer(
     results["seconds"] = seconds
     results["images_per_second"] = results["num_images"] / max(seconds, 1e-9)
     results["protocol"]["max_batches"] = max_batches
+    if protocol:
+        results["protocol"].update(protocol)
+    results["protocol"]["num_images"] = results["num_images"]
+    results["warnings"] = _warnings(results)
     if metadata:
         results["metadata"] = dict(metadata)
     if output_dir:
         results["files"] = evaluator.write(output_dir, results)
     return results
+
+
+def _warnings(results):
+    count = results["num_images"]
+    if results["rfid"] is not None and count < RFID_MIN_IMAGES:
+        return [
+            f"rFID from {count} images (fewer than {RFID_MIN_IMAGES:,}, the "
+            "Inception feature dimension) is biased upwards: compare it only "
+            "with rFIDs on the same number of images."
+        ]
+    return []
 
 
 def load_tokenizer(path):
@@ -540,7 +563,8 @@ class ReconstructionEvaluator:
             else "FIDInceptionV3 pool3 (2048-d)"
         )
         return {
-            "reference": "docs/vqct_method.md section 10 (VQCT test_net.py)",
+            "reference": "the released VQCT test_net.py (docs/method.md, "
+            "Evaluation)",
             "reconstruction": "tokenizer(images, training=False)"
             "['reconstruction'] (encode, quantize, decode)",
             "uint8": "uint8((clip(x, -1, 1) + 1) * 0.5 * 255 + 0.5), both "
