@@ -9,6 +9,8 @@ import numpy as np
 from keras import ops
 
 CHECKPOINT_NAME = "checkpoint.npz"
+BEST_TOKENIZER_NAME = "tokenizer_best.keras"
+BEST_RECORD_NAME = "best.json"
 
 
 def atomic_save_npz(path, arrays):
@@ -178,35 +180,110 @@ def plot_history(history, path):
 
 
 class EpochEvaluation(keras.callbacks.Callback):
-    """PSNR, SSIM, LPIPS and whole-pass codebook usage on fixed held-out
-    batches at every epoch end, added to the epoch logs as `val_*`."""
+    """Held-out scores at every epoch end, added to the logs as `val_*`.
 
-    def __init__(self, batches, lpips_model=None):
+    Over the held-out batches (re-read every epoch: a `tf.data.Dataset` or
+    any re-iterable of image batches), in inference mode:
+    `val_rec_loss`, the official `val/rec_loss`: the mean over images of
+    `mean|x - x_hat| + perceptual_weight * LPIPS(x, x_hat)` on the float
+    tensors (reconstruction not clamped); `val_l1`, `val_lpips`, and
+    `val_psnr`, `val_ssim` and whole-pass codebook usage
+    (`ReconstructionEvaluator`, no JPEG).
+    """
+
+    def __init__(self, batches, lpips_model=None, perceptual_weight=1.0):
         super().__init__()
         self.batches = batches
         self.lpips_model = lpips_model
+        self.perceptual_weight = perceptual_weight
 
     def on_epoch_end(self, epoch, logs=None):
         from vqct_keras.evaluation import ReconstructionEvaluator
+        from vqct_keras.evaluation import iterate_image_batches
 
         tokenizer = self.model.tokenizer
         evaluator = ReconstructionEvaluator(
-            tokenizer.quantizer,
-            compute_fid=False,
-            compute_lpips=self.lpips_model is not None,
-            lpips_model=self.lpips_model,
+            tokenizer.quantizer, compute_fid=False, compute_lpips=False
         )
-        for images in self.batches:
+        sums = {"l1": 0.0, "lpips": 0.0}
+        count = 0
+        for images in iterate_image_batches(self.batches):
             outputs = tokenizer(images, training=False)
-            evaluator.update(
-                images, outputs["reconstruction"], outputs["indices"]
-            )
+            reconstructions = outputs["reconstruction"]
+            evaluator.update(images, reconstructions, outputs["indices"])
+            error = ops.abs(ops.convert_to_tensor(images) - reconstructions)
+            sums["l1"] += float(ops.sum(ops.mean(error, axis=(1, 2, 3))))
+            if self.lpips_model is not None:
+                distances = self.lpips_model(images, reconstructions)
+                sums["lpips"] += float(ops.sum(distances))
+            count += images.shape[0]
         results = evaluator.result()
-        if logs is None:
+        if logs is None or not count:
             return
-        for name in ("psnr", "ssim", "lpips"):
+        logs["val_l1"] = sums["l1"] / count
+        logs["val_rec_loss"] = logs["val_l1"]
+        if self.lpips_model is not None:
+            logs["val_lpips"] = sums["lpips"] / count
+            logs["val_rec_loss"] += self.perceptual_weight * logs["val_lpips"]
+        for name in ("psnr", "ssim"):
             if results.get(name) is not None:
                 logs[f"val_{name}"] = float(results[name])
         for name, value in results.items():
             if name.endswith("_usage") and value is not None:
                 logs[f"val_{name}"] = float(value)
+
+
+class BestCheckpoint(keras.callbacks.Callback):
+    """Keep the tokenizer of the lowest held-out reconstruction loss.
+
+    At each epoch end where `logs[monitor]` (set by `EpochEvaluation`) is
+    below the best so far, the tokenizer is saved to
+    `tokenizer_best.keras` (written to a temporary file, then renamed) and
+    `best.json` records the step and the loss. The official code keeps the
+    checkpoints of the lowest `val/rec_loss` the same way. A resumed run
+    starts from the recorded best. Skipped after a non-finite loss.
+    """
+
+    def __init__(
+        self,
+        directory,
+        nonfinite_stop=None,
+        monitor="val_rec_loss",
+        filename=BEST_TOKENIZER_NAME,
+    ):
+        super().__init__()
+        self.directory = directory
+        self.nonfinite_stop = nonfinite_stop
+        self.monitor = monitor
+        self.path = os.path.join(directory, filename)
+        self.record_path = os.path.join(directory, BEST_RECORD_NAME)
+
+    def record(self):
+        """`{"step", "epoch", monitor}` of the best so far, or `None`."""
+        if not os.path.exists(self.record_path):
+            return None
+        with open(self.record_path) as file:
+            return json.load(file)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.nonfinite_stop is not None and self.nonfinite_stop.triggered:
+            return
+        value = (logs or {}).get(self.monitor)
+        if value is None or not math.isfinite(value):
+            return
+        best = self.record()
+        if best is not None and best[self.monitor] <= value:
+            return
+        temporary = self.path[: -len(".keras")] + ".partial.keras"
+        self.model.tokenizer.save(temporary)
+        os.replace(temporary, self.path)
+        record = {
+            "step": self.model.current_step(),
+            "epoch": epoch + 1,
+            self.monitor: float(value),
+            "file": os.path.basename(self.path),
+        }
+        temporary = self.record_path + ".partial"
+        with open(temporary, "w") as file:
+            json.dump(record, file, indent=2)
+        os.replace(temporary, self.record_path)

@@ -3,15 +3,19 @@
 Usage:
     python training/train.py --flagfile=training/configs/demo.flags
     python training/train.py --flagfile=training/configs/cub200_f16.flags \
-        --output_dir=runs/cub --batch_size=16
+        --output_dir=runs/cub
 
 Everything goes to --output_dir: flags.txt, checkpoint.npz (full state,
 rewritten atomically every --steps_per_epoch steps), history.jsonl,
 logs/ (TensorBoard), reconstructions_<step>.png, training_curves.png,
-tokenizer.keras and metrics.json. Re-running the same command continues
-from the last complete checkpoint.
+tokenizer_best.keras (lowest held-out reconstruction loss so far) and
+best.json, and at the end tokenizer.keras (the last weights) and
+metrics.json (the evaluation protocol of `--eval_*` applied to
+`--evaluate_checkpoint`). Re-running the same command continues from the
+last complete checkpoint.
 """
 
+import dataclasses
 import math
 import os
 import sys
@@ -28,8 +32,9 @@ from absl import logging
 FLAGS = flags.FLAGS
 
 
-def build_models(prior, image_size):
-    """Tokenizer, discriminator and perceptual loss from the flags."""
+def build_models(prior, image_size, architecture=None):
+    """Tokenizer, discriminator and perceptual loss from the flags;
+    `architecture` overrides fields of the preset."""
     import keras
 
     from vqct_keras.models.patch_discriminator import PatchDiscriminator
@@ -52,6 +57,7 @@ def build_models(prior, image_size):
         num_codes=FLAGS.num_codes,
         dtype=dtype,
         seed=FLAGS.seed,
+        **(architecture or {}),
         **quantizer_args,
     )
     discriminator = PatchDiscriminator(
@@ -81,6 +87,52 @@ def load_prior():
     return load_default_prior()
 
 
+def architecture_overrides():
+    """`--architecture` as a dict of ints (e.g. `{"ch": 32}`)."""
+    from training.train_flags import ARCHITECTURE_KEYS
+
+    overrides = {}
+    for item in FLAGS.architecture or ():
+        key, _, value = item.partition("=")
+        key = key.strip()
+        if key not in ARCHITECTURE_KEYS or not value.strip().isdigit():
+            raise app.UsageError(
+                f"--architecture takes key=int items with keys "
+                f"{', '.join(ARCHITECTURE_KEYS)}; got {item!r}."
+            )
+        overrides[key] = int(value)
+    return overrides
+
+
+def training_length(train_examples, batch_size):
+    """`(total steps, steps per epoch, steps per pass)` from the flags.
+
+    One pass over the training split is `floor(examples / batch)` steps
+    (the last smaller batch is dropped).
+    """
+    steps_per_pass = train_examples // batch_size
+    if steps_per_pass < 1:
+        raise app.UsageError(
+            f"The training split has {train_examples} images, fewer than "
+            f"one batch of {batch_size}: lower --batch_size."
+        )
+    if FLAGS.steps is not None:
+        total = FLAGS.steps
+    elif FLAGS.epochs is not None:
+        total = FLAGS.epochs * steps_per_pass
+    else:
+        raise app.UsageError(
+            "Set the training length: --epochs (passes over the training "
+            "split, as the official code) or --steps."
+        )
+    steps_per_epoch = FLAGS.steps_per_epoch or steps_per_pass
+    if total <= 0 or steps_per_epoch <= 0:
+        raise app.UsageError(
+            "--steps, --epochs and --steps_per_epoch must be > 0."
+        )
+    return total, min(steps_per_epoch, total), steps_per_pass
+
+
 def main(argv):
     del argv
     from training.strategy import split_cpu
@@ -103,8 +155,11 @@ def main(argv):
         raise app.UsageError(
             f"--preset must be one of {sorted(PRESETS)}; got {FLAGS.preset!r}."
         )
-    if FLAGS.steps <= 0 or FLAGS.steps_per_epoch <= 0:
-        raise app.UsageError("--steps and --steps_per_epoch must be > 0.")
+    architecture = architecture_overrides()
+    try:
+        protocol = cli_utils.protocol_from_flags(FLAGS.dataset, prefix="eval_")
+    except ValueError as error:
+        raise app.UsageError(str(error)) from error
     output_dir = cli_utils.resolve_output_dir(FLAGS.output_dir, "train")
     cli_utils.write_flags(output_dir)
     keras.utils.set_random_seed(FLAGS.seed)
@@ -116,7 +171,7 @@ def main(argv):
             f"{strategy.num_replicas_in_sync} replicas."
         )
 
-    train_data = load_dataset(
+    train_data, train_info = load_dataset(
         FLAGS.dataset,
         split=FLAGS.train_split,
         image_size=image_size,
@@ -125,23 +180,24 @@ def main(argv):
         seed=FLAGS.seed,
         drop_remainder=True,
         repeat=True,
+        with_info=True,
     )
-    eval_data = load_dataset(
-        FLAGS.dataset,
-        split=FLAGS.eval_split,
-        image_size=image_size,
-        batch_size=batch_size,
-        shuffle=False,
-        drop_remainder=True,
+    total_steps, steps_per_epoch, steps_per_pass = training_length(
+        train_info.num_examples, batch_size
     )
-    held_out = [
-        batch.numpy() for batch in eval_data.take(FLAGS.epoch_eval_batches)
-    ]
-    grid_images = held_out[0][:8]
+    # Held-out images of the protocol's split, deterministic, in order.
+    held_out, _, _ = dataclasses.replace(protocol, max_images=None).load(
+        FLAGS.dataset, image_size, FLAGS.eval_batch_size
+    )
+    if FLAGS.epoch_eval_batches > 0:
+        held_out = held_out.take(FLAGS.epoch_eval_batches)
+    grid_images = next(held_out.as_numpy_iterator())[:8]
     prior = load_prior()
 
     with strategy.scope():
-        tokenizer, discriminator, perceptual = build_models(prior, image_size)
+        tokenizer, discriminator, perceptual = build_models(
+            prior, image_size, architecture
+        )
         trainer = VQGANTrainer(
             tokenizer,
             discriminator,
@@ -157,8 +213,12 @@ def main(argv):
             FLAGS.base_learning_rate * batch_size
         )
         trainer.compile(
-            g_optimizer=keras.optimizers.Adam(learning_rate, 0.5, 0.9),
-            d_optimizer=keras.optimizers.Adam(learning_rate, 0.5, 0.9),
+            g_optimizer=keras.optimizers.Adam(
+                learning_rate, 0.5, 0.9, epsilon=FLAGS.adam_epsilon
+            ),
+            d_optimizer=keras.optimizers.Adam(
+                learning_rate, 0.5, 0.9, epsilon=FLAGS.adam_epsilon
+            ),
         )
 
     step = 0
@@ -167,28 +227,39 @@ def main(argv):
         if arrays is not None:
             trainer.load_state_arrays(arrays)
             print(f"Resumed from {output_dir} at step {step}.", flush=True)
-    epochs = math.ceil(FLAGS.steps / FLAGS.steps_per_epoch)
-    initial_epoch = step // FLAGS.steps_per_epoch
+    epochs = math.ceil(total_steps / steps_per_epoch)
+    initial_epoch = step // steps_per_epoch
     # Same stream position as an uninterrupted run with the same seed.
     train_data = train_data.skip(step)
 
     nonfinite = training_callbacks.NonFiniteLossStop()
     history_path = os.path.join(output_dir, "history.jsonl")
+    best = training_callbacks.BestCheckpoint(output_dir, nonfinite)
     callbacks = [
         nonfinite,
         training_callbacks.TrainingCheckpoint(output_dir, nonfinite),
         training_callbacks.ReconstructionGrid(grid_images, output_dir),
-        training_callbacks.EpochEvaluation(held_out, perceptual),
+        training_callbacks.EpochEvaluation(
+            held_out, perceptual, FLAGS.perceptual_weight
+        ),
+        best,
         training_callbacks.HistoryFile(history_path),
         keras.callbacks.TensorBoard(
             os.path.join(output_dir, "logs"), write_graph=False
         ),
     ]
+    length = (
+        f"--steps={FLAGS.steps}"
+        if FLAGS.steps is not None
+        else f"--epochs={FLAGS.epochs} x {steps_per_pass} steps per pass"
+    )
     print(
         f"Training {FLAGS.preset} ({FLAGS.quantizer}) on {FLAGS.dataset} at "
         f"{image_size}px, batch {batch_size} over "
         f"{strategy.num_replicas_in_sync} replica(s), lr {learning_rate:.3g}, "
-        f"steps {step} -> {epochs * FLAGS.steps_per_epoch}.",
+        f"Adam epsilon {FLAGS.adam_epsilon:g}, steps {step} -> "
+        f"{epochs * steps_per_epoch} ({length}; {train_info.num_examples} "
+        f"training images), held-out scores every {steps_per_epoch} steps.",
         flush=True,
     )
     if initial_epoch < epochs:
@@ -196,7 +267,8 @@ def main(argv):
             train_data,
             epochs=epochs,
             initial_epoch=initial_epoch,
-            steps_per_epoch=FLAGS.steps_per_epoch,
+            steps_per_epoch=steps_per_epoch,
+            shuffle=False,  # the dataset is shuffled already
             callbacks=callbacks,
             verbose=FLAGS.verbose,
         )
@@ -212,20 +284,40 @@ def main(argv):
 
     tokenizer_path = os.path.join(output_dir, "tokenizer.keras")
     tokenizer.save(tokenizer_path)
-    if strategy.num_replicas_in_sync > 1:
-        # Evaluate the saved artifact on one device: Keras' distributed
+    metadata = {"checkpoint": "last", "checkpoint_step": trainer.current_step()}
+    best_record = best.record()
+    if FLAGS.evaluate_checkpoint == "best" and best_record is not None:
+        tokenizer_path = best.path
+        metadata = {
+            "checkpoint": "best",
+            "checkpoint_step": best_record["step"],
+            "val_rec_loss": best_record["val_rec_loss"],
+        }
+        print(
+            f"Evaluating the best checkpoint: step {best_record['step']}, "
+            f"held-out rec loss {best_record['val_rec_loss']:.4g} "
+            f"({tokenizer_path}).",
+            flush=True,
+        )
+    if tokenizer_path != os.path.join(output_dir, "tokenizer.keras") or (
+        strategy.num_replicas_in_sync > 1
+    ):
+        # Evaluate a saved artifact on one device: Keras' distributed
         # predict cannot gather the tokenizer's scalar outputs.
         tokenizer = keras.saving.load_model(tokenizer_path)
-    from vqct_keras.evaluation import evaluate_tokenizer
+    from vqct_keras import evaluation_protocol
 
-    metrics = evaluate_tokenizer(
+    metrics = protocol.evaluate(
         tokenizer,
-        eval_data,
+        FLAGS.dataset,
+        image_size=image_size,
+        batch_size=FLAGS.eval_batch_size,
         output_dir=output_dir,
-        max_batches=FLAGS.eval_batches,
-        compute_fid=True,
-        compute_lpips=True,
+        progress=FLAGS.verbose == 1,
+        metadata=dict(metadata, model=tokenizer_path),
     )
+    for line in evaluation_protocol.console_lines(metrics):
+        print(line, flush=True)
     summary = {
         key: value
         for key, value in metrics.items()

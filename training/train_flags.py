@@ -5,6 +5,15 @@ from absl import flags
 from training import cli_utils
 from training.strategy import STRATEGIES
 
+# Integer architecture fields that --architecture may override.
+ARCHITECTURE_KEYS = (
+    "ch",
+    "num_res_blocks",
+    "z_channels",
+    "embed_dim",
+    "num_groups",
+)
+
 
 def define_flags():
     """Define every flag of the training CLI (call once, under __main__)."""
@@ -12,13 +21,22 @@ def define_flags():
     # Data.
     cli_utils.define_dataset_flag()
     flags.DEFINE_string("train_split", "train", "Training split.")
-    flags.DEFINE_string("eval_split", "test", "Evaluation split.")
+    # --eval_split, --eval_jpeg_quality, --eval_max_images,
+    # --eval_fid_protocol: the evaluation protocol (held-out scores every
+    # epoch, best checkpoint, final metrics), as evaluate.py's.
+    cli_utils.define_protocol_flags("eval_")
     flags.DEFINE_integer(
         "image_size", None, "Image side; defaults to the preset's resolution."
     )
     flags.DEFINE_integer("batch_size", 16, "Global batch size.")
     # Model.
     flags.DEFINE_string("preset", "vqct_tiny_32", "Architecture preset.")
+    flags.DEFINE_list(
+        "architecture",
+        None,
+        "Override integer fields of the preset, e.g. ch=32,z_channels=32 "
+        f"(keys: {', '.join(ARCHITECTURE_KEYS)}); for quick checks.",
+    )
     flags.DEFINE_enum(
         "quantizer",
         "part_of_speech",
@@ -66,11 +84,29 @@ def define_flags():
         "Learning rate; defaults to base_learning_rate x global batch size, "
         "as the official code.",
     )
-    flags.DEFINE_integer("steps", 1000, "Total training steps.")
+    flags.DEFINE_float(
+        "adam_epsilon",
+        1e-8,
+        "Adam epsilon of both optimizers (PyTorch's default, which the "
+        "official code keeps; Keras' default is 1e-7).",
+    )
+    flags.DEFINE_integer(
+        "epochs",
+        None,
+        "Training length in passes over the training split (the official "
+        "length); steps = epochs x floor(split size / batch size).",
+    )
+    flags.DEFINE_integer(
+        "steps",
+        None,
+        "Training length in steps; wins over --epochs when both are set.",
+    )
     flags.DEFINE_integer(
         "steps_per_epoch",
-        100,
-        "Steps between checkpoints, pictures and log lines.",
+        None,
+        "Steps between checkpoints, held-out scores, pictures and log "
+        "lines. Default: one pass over the training split (the official "
+        "validation and checkpoint period).",
     )
     flags.DEFINE_enum(
         "mixed_precision",
@@ -95,12 +131,23 @@ def define_flags():
     )
     flags.DEFINE_integer("seed", 0, "Random seed.")
     flags.DEFINE_integer(
-        "eval_batches", 8, "Evaluation batches for the final metrics."
+        "eval_batch_size", 16, "Batch size of every held-out evaluation."
     )
     flags.DEFINE_integer(
         "epoch_eval_batches",
         4,
-        "Held-out batches scored (PSNR, SSIM, LPIPS, usage) every epoch.",
+        "Held-out batches (of --eval_batch_size, from --eval_split) scored "
+        "every epoch: reconstruction loss (L1 + perceptual_weight x LPIPS, "
+        "the official val/rec_loss, which picks tokenizer_best.keras), "
+        "PSNR, SSIM, usage. 0: the whole split (official).",
+    )
+    flags.DEFINE_enum(
+        "evaluate_checkpoint",
+        "best",
+        ["best", "last"],
+        "The tokenizer scored at the end: the one with the lowest held-out "
+        "reconstruction loss (tokenizer_best.keras) or the last weights "
+        "(tokenizer.keras).",
     )
     flags.DEFINE_bool("resume", True, "Continue from output_dir's checkpoint.")
     flags.DEFINE_integer("verbose", 1, "Keras progress: 0, 1 (bar), 2 (line).")
