@@ -7,7 +7,8 @@ from vqct_keras.layers.vector_quantizer import VectorQuantizer
 from vqct_keras.models.vqct_tokenizer import VQCTTokenizer
 
 PRESETS = {
-    # The official VQCT / taming VQGAN f16 first stage (vqct_method.md s6).
+    # The official VQCT / taming VQGAN f16 first stage (configs/*_vqct.yaml
+    # model.params.ddconfig and embed_dim; docs/method.md).
     "vqct_f16_256": {
         "resolution": 256,
         "ch": 128,
