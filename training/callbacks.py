@@ -151,6 +151,7 @@ def plot_history(history, path):
     last = history[-1]
     panels = [
         ("training losses", ["l1", "perceptual", "vq_loss", "d_loss"], None),
+        ("held-out reconstruction loss", ["val_rec_loss", "val_l1"], None),
         ("held-out PSNR (dB)", ["val_psnr"], None),
         ("held-out LPIPS / SSIM", ["val_lpips", "val_ssim"], None),
         (
