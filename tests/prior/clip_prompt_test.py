@@ -30,7 +30,9 @@ from vqct_keras.prior.text_backbone import BackboneLoadError
 def caption_words():
     with open(tiny_backbones.CAPTIONS_FILE) as file:
         text = file.read().lower()
-    return sorted(set(re.findall(r"[a-z]+", text)) | {"a", "photo", "of", "object"})
+    return sorted(
+        set(re.findall(r"[a-z]+", text)) | {"a", "photo", "of", "object"}
+    )
 
 
 @pytest.fixture(scope="module")
