@@ -16,6 +16,7 @@ MODULES = [
     "vqct_keras.layers.part_of_speech_quantizer",
     "vqct_keras.layers.resampling",
     "vqct_keras.layers.resnet_block",
+    "vqct_keras.layers.torch_conv2d",
     "vqct_keras.layers.transferred_codebook",
     "vqct_keras.layers.vector_quantizer",
     "vqct_keras.models.patch_discriminator",

@@ -10,10 +10,13 @@ Examples:
 # token-embedding vectors, adjective-noun kNN edges.
 python training/build_prior.py --output_dir=runs/prior_minilm
 
-# The paper's recipe on caption files: tagged in context, count > 10,
-# prompt vectors, co-occurrence edges.
-python training/build_prior.py --vocabulary_source=corpus \
-    --corpus=captions.txt --vector_mode=prompt --output_dir=runs/prior_caps
+# The official recipe: CLIP ViT-B/32 prompt vectors (encode_text) of the
+# caption words (JJ adjectives, lemmatised nouns, count > 10) and their
+# co-occurrence edges.
+python training/build_prior.py --backbone=clip_vit_base_patch32 \
+    --vocabulary_source=corpus --corpus=captions.txt --vector_mode=prompt \
+    --pooling=clip --min_count=10 --graph=cooccurrence \
+    --output_dir=runs/prior_clip
 ```
 """
 
@@ -82,9 +85,12 @@ def define_flags():
     )
     flags.DEFINE_enum(
         "pooling",
-        "mean",
-        ["mean", "first", "last"],
-        "Pooling of prompt features (prompt mode).",
+        "auto",
+        list(vectors.POOLINGS),
+        "Pooling of prompt features (prompt mode). clip: OpenAI CLIP's "
+        "encode_text (end-of-text feature times the text projection; needs "
+        "a CLIPBackbone, e.g. --backbone=clip_vit_base_patch32); auto: clip "
+        "for a CLIPBackbone, else mean.",
     )
     flags.DEFINE_integer(
         "min_count",

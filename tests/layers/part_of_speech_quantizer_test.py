@@ -138,3 +138,33 @@ def test_config_and_errors():
         PartOfSpeechQuantizer(
             3, 4, 4, prior_dim=2, top_k=4, num_adjacency_entries=7
         )
+
+
+@pytest.mark.parametrize("training", [False, True])
+def test_commitment_term_sends_no_gradient_into_the_gcn(training):
+    """`mean((sg[q] - z)^2)`: the encoder's term, not the codebook's."""
+    quantizer = make_quantizer()
+    z = latents()
+    loss, input_grad, weight_grads = value_and_gradients(
+        quantizer, z, lambda out: out["commitment_loss"], training=training
+    )
+    names = [v.name for v in quantizer.trainable_variables]
+    assert set(names) == {"kernel_1", "bias_1", "kernel_2", "bias_2"}
+    for name, grad in zip(names, weight_grads):
+        # Exactly zero (None on TensorFlow), not merely small.
+        assert grad is None or not np.any(ops.convert_to_numpy(grad)), name
+    # It does train the encoder: d/dz = 2 (z - q) / n per half, with q the
+    # quantized half (the straight-through output's forward value). With
+    # dropout (training) q is recomputed from the same seed state.
+    if not training:
+        q = ops.convert_to_numpy(quantizer(z, training=False)["quantized"])
+        per_half = z[..., :EMBED_DIM].size
+        np.testing.assert_allclose(
+            ops.convert_to_numpy(input_grad),
+            2.0 * (z - q) / per_half,
+            rtol=1e-5,
+            atol=1e-7,
+        )
+    else:
+        assert np.abs(ops.convert_to_numpy(input_grad)).max() > 0
+    assert float(loss) > 0

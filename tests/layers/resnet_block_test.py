@@ -29,4 +29,5 @@ def test_residual_identity_when_second_conv_is_zero():
     x = np.random.rand(1, 4, 4, 16).astype("float32")
     block(x)
     block.conv_2.kernel.assign(np.zeros(block.conv_2.kernel.shape))
+    block.conv_2.bias.assign(np.zeros(block.conv_2.bias.shape))
     np.testing.assert_allclose(np.asarray(block(x)), x, atol=1e-6)

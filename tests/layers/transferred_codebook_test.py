@@ -109,3 +109,101 @@ def test_dtype_is_float32_under_mixed_precision():
     )
     codes = layer.codebook()
     assert keras.backend.standardize_dtype(codes.dtype) == "float32"
+
+
+def isolated_prior(num_codes=400, dim=64, seed=0):
+    """A prior without edges: `A_hat` is the identity."""
+    rng = np.random.default_rng(seed)
+    return CodebookPrior(
+        adjectives=[f"adj{i}" for i in range(num_codes // 4)],
+        nouns=[f"noun{i}" for i in range(num_codes - num_codes // 4)],
+        vectors=rng.normal(size=(num_codes, dim)),
+        edges=np.zeros((0, 2), "int32"),
+    )
+
+
+@pytest.mark.parametrize("rate", [0.5, 0.2])
+def test_gcn_dropout_rate_and_scaling_measured(rate):
+    """Each hidden unit is dropped with probability `rate` and the kept ones
+    are scaled by `1 / (1 - rate)`, independently per unit and per call."""
+    prior = isolated_prior()
+    dim = prior.prior_dim
+    layer = TransferredCodebook.from_prior(
+        prior, embed_dim=dim, hidden_dim=dim, dropout=rate, seed=5
+    )
+    # With A_hat = I, W2 = I and b2 = 0 the codebook is the hidden layer:
+    # training: dropout(relu(X W1 + b1)); inference: relu(X W1 + b1).
+    assert np.array_equal(dense_adjacency(layer), np.eye(prior.num_codes))
+    layer.kernel_2.assign(np.eye(dim))
+    hidden = ops.convert_to_numpy(layer.codebook(training=False))
+    active = hidden > 0
+    assert active.sum() > 10000
+    masks = []
+    for _ in range(3):
+        training = ops.convert_to_numpy(layer.codebook(training=True))
+        kept = training[active] != 0
+        # Kept units are exactly scaled; inactive (relu 0) units stay 0.
+        np.testing.assert_allclose(
+            training[active][kept], hidden[active][kept] / (1.0 - rate), 1e-6
+        )
+        assert not np.any(training[~active])
+        # Dropped fraction: binomial, n > 10000, so 5 sigma < 0.025.
+        assert abs((1.0 - kept.mean()) - rate) < 0.025
+        masks.append(kept)
+        # Units are dropped one by one, not whole codes: a code with many
+        # active units keeps some and loses some.
+        dropped = active & (training == 0)
+        many = active.sum(axis=1) >= 20
+        mixed = dropped.any(axis=1) & (active & ~dropped).any(axis=1)
+        assert mixed[many].mean() > 0.95
+    # A fresh mask per call (steps), not one mask reused.
+    assert not np.array_equal(masks[0], masks[1])
+
+
+def test_gcn_kernels_are_independent_glorot_draws():
+    prior = isolated_prior(num_codes=40, dim=64)
+    layer = TransferredCodebook.from_prior(
+        prior, embed_dim=64, hidden_dim=64, seed=3
+    )
+    kernel_1 = ops.convert_to_numpy(layer.kernel_1)
+    kernel_2 = ops.convert_to_numpy(layer.kernel_2)
+    # Same shape, same seed argument: still two different draws.
+    assert kernel_1.shape == kernel_2.shape == (64, 64)
+    correlation = np.corrcoef(kernel_1.ravel(), kernel_2.ravel())[0, 1]
+    assert abs(correlation) < 0.05  # 4096 pairs: 3 sigma is 0.047
+    bound = np.sqrt(6.0 / (64 + 64))  # Glorot uniform
+    for kernel in (kernel_1, kernel_2):
+        assert np.abs(kernel).max() <= bound
+        np.testing.assert_allclose(kernel.var(), bound**2 / 3, rtol=0.1)
+    for bias in (layer.bias_1, layer.bias_2):
+        assert not np.any(ops.convert_to_numpy(bias))  # GCNConv: zeros
+    # The seed makes them reproducible.
+    again = TransferredCodebook.from_prior(
+        prior, embed_dim=64, hidden_dim=64, seed=3
+    )
+    np.testing.assert_array_equal(
+        ops.convert_to_numpy(again.kernel_1), kernel_1
+    )
+    np.testing.assert_array_equal(
+        ops.convert_to_numpy(again.kernel_2), kernel_2
+    )
+
+
+def test_mlp_variant_uses_pytorch_linear_initialisation():
+    prior = isolated_prior(num_codes=40, dim=400)
+    layer = TransferredCodebook.from_prior(
+        prior, embed_dim=300, hidden_dim=300, transfer="mlp", seed=1
+    )
+    # nn.Linear: kernel and bias U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+    for kernel, bias, fan_in in (
+        (layer.kernel_1, layer.bias_1, 400),
+        (layer.kernel_2, layer.bias_2, 300),
+    ):
+        bound = 1.0 / np.sqrt(fan_in)
+        for values in (kernel, bias):
+            values = ops.convert_to_numpy(values)
+            assert np.abs(values).max() <= bound
+            assert np.abs(values).max() > 0.9 * bound
+        np.testing.assert_allclose(
+            ops.convert_to_numpy(kernel).var(), bound**2 / 3, rtol=0.05
+        )

@@ -92,6 +92,50 @@ def tiny_clip(words=WORDS, hidden_dim=8, seed=0):
     return TextBackbone(backbone, tokenizer, handle="tiny-clip")
 
 
+def tiny_clip_backbone(
+    words=WORDS, hidden_dim=8, projection_dim=6, num_layers=2, seed=0
+):
+    """A `TextBackbone` on a whole (vision + text) `CLIPBackbone`.
+
+    Every weight is drawn at random (biases, layer norms and the text
+    projection included, not left at their zero/one initial values), so
+    that a reference computation has to use each of them to agree.
+    """
+    import keras
+    import numpy as np
+
+    vocabulary, merges = clip_vocabulary_and_merges(words)
+    keras.utils.set_random_seed(seed)
+    text_encoder = keras_hub.models.CLIPTextEncoder(
+        vocabulary_size=len(vocabulary),
+        embedding_dim=hidden_dim,
+        hidden_dim=hidden_dim,
+        num_layers=num_layers,
+        num_heads=2,
+        intermediate_dim=2 * hidden_dim,
+        max_sequence_length=32,
+    )
+    vision_encoder = keras_hub.models.CLIPVisionEncoder(
+        patch_size=4,
+        hidden_dim=hidden_dim,
+        num_layers=1,
+        num_heads=2,
+        intermediate_dim=2 * hidden_dim,
+        image_shape=(8, 8, 3),
+    )
+    backbone = keras_hub.models.CLIPBackbone(
+        vision_encoder, text_encoder, projection_dim=projection_dim
+    )
+    rng = np.random.default_rng(seed)
+    for weight in backbone.weights:
+        if "float" in str(weight.dtype):
+            weight.assign(rng.normal(0.0, 0.5, weight.shape))
+    tokenizer = keras_hub.models.CLIPTokenizer(
+        vocabulary=vocabulary, merges=merges
+    )
+    return TextBackbone(backbone, tokenizer, handle="tiny-clip-backbone")
+
+
 def save_preset(text_backbone, directory):
     """Save a tiny backbone and tokenizer as a local KerasHub preset."""
     os.makedirs(directory, exist_ok=True)

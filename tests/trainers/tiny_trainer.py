@@ -45,8 +45,9 @@ def tiny_prior():
     )
 
 
-def build_models(seed=0):
-    """`(tokenizer, discriminator)`, built; no dropout (deterministic)."""
+def build_models(seed=0, dropout=0.0):
+    """`(tokenizer, discriminator)`, built; GCN dropout `dropout` (default
+    none: deterministic steps)."""
     import keras
 
     from vqct_keras.models.patch_discriminator import PatchDiscriminator
@@ -56,7 +57,7 @@ def build_models(seed=0):
     tokenizer = build_tokenizer(
         "vqct_tiny_32",
         prior=tiny_prior(),
-        dropout=0.0,
+        dropout=dropout,
         seed=seed,
         **ARCHITECTURE,
     )
@@ -83,12 +84,25 @@ def sgd():
     return keras.optimizers.SGD(learning_rate=0.1, momentum=0.9)
 
 
-def build_trainer(disc_start, optimizer_fn=sgd, seed=0, **compile_kwargs):
-    """A compiled `VQGANTrainer` on fresh tiny models."""
+def build_trainer(
+    disc_start,
+    optimizer_fn=sgd,
+    seed=0,
+    dropout=0.0,
+    perceptual_loss=None,
+    **compile_kwargs,
+):
+    """A compiled `VQGANTrainer` on fresh tiny models (GCN dropout
+    `dropout`; `perceptual_loss`, e.g. an `LPIPS` layer, or none)."""
     from vqct_keras.trainers.vqgan_trainer import VQGANTrainer
 
-    tokenizer, discriminator = build_models(seed)
-    trainer = VQGANTrainer(tokenizer, discriminator, disc_start=disc_start)
+    tokenizer, discriminator = build_models(seed, dropout=dropout)
+    trainer = VQGANTrainer(
+        tokenizer,
+        discriminator,
+        perceptual_loss=perceptual_loss,
+        disc_start=disc_start,
+    )
     trainer.compile(optimizer_fn(), optimizer_fn(), **compile_kwargs)
     return trainer
 

@@ -1,13 +1,24 @@
-"""Weight initialisers shared by the VQGAN layers."""
+"""PyTorch's default weight initialisation, as Keras initialisers.
+
+The official code (taming-transformers' VQGAN) never re-initialises its
+`nn.Conv2d` and `nn.Linear` layers, so they keep PyTorch's defaults: the
+kernel is `kaiming_uniform_(a=sqrt(5))`, whose bound is `1 / sqrt(fan_in)`,
+and the bias is `U(-1/sqrt(fan_in), 1/sqrt(fan_in))` with the same
+`fan_in` (input channels times kernel height times kernel width).
+"""
+
+import math
 
 import keras
+
+from vqct_keras.api_export import vqct_export
 
 
 def torch_default_kernel_initializer(seed=None):
     """PyTorch's default conv/linear kernel init, `U(-1/sqrt(fan_in), ...)`.
 
-    PyTorch initialises `nn.Conv2d` and `nn.Linear` kernels with
-    `kaiming_uniform_(a=sqrt(5))`, whose bound is `1 / sqrt(fan_in)`. That is
+    `kaiming_uniform_(a=sqrt(5))` has the bound
+    `sqrt(6 / ((1 + 5) * fan_in)) = 1 / sqrt(fan_in)`. That is
     `VarianceScaling(scale=1/3, mode="fan_in", distribution="uniform")`.
 
     Example:
@@ -22,23 +33,34 @@ def torch_default_kernel_initializer(seed=None):
     )
 
 
-def torch_like_conv2d(
-    filters, kernel_size, name, dtype=None, strides=1, padding="same"
-):
-    """A `Conv2D` initialised like PyTorch's `nn.Conv2d` kernel (zero bias).
+@vqct_export("vqct_keras.layers.FanInUniform")
+class FanInUniform(keras.initializers.RandomUniform):
+    """`U(-1/sqrt(fan_in), 1/sqrt(fan_in))`: PyTorch's default bias init.
+
+    A bias has no fan-in of its own, so it is given: the fan-in of the
+    kernel the bias belongs to.
+
+    Args:
+        fan_in: int. Input units of the layer (for a convolution: input
+            channels times the kernel's height and width).
+        seed: int or `keras.random.SeedGenerator`. Defaults to `None`.
 
     Example:
 
-    >>> conv = torch_like_conv2d(8, 3, name="conv")
-    >>> tuple(conv(keras.ops.ones((1, 4, 4, 2))).shape)
-    (1, 4, 4, 8)
+    >>> init = FanInUniform(fan_in=16, seed=0)
+    >>> b = keras.ops.convert_to_numpy(init((1000,)))
+    >>> bool(abs(b).max() <= 0.25)
+    True
+    >>> FanInUniform.from_config(init.get_config()).fan_in
+    16
     """
-    return keras.layers.Conv2D(
-        filters,
-        kernel_size,
-        strides=strides,
-        padding=padding,
-        kernel_initializer=torch_default_kernel_initializer(),
-        dtype=dtype,
-        name=name,
-    )
+
+    def __init__(self, fan_in, seed=None):
+        if not fan_in or fan_in < 1:
+            raise ValueError(f"`fan_in` must be >= 1; got {fan_in}.")
+        self.fan_in = int(fan_in)
+        bound = 1.0 / math.sqrt(self.fan_in)
+        super().__init__(minval=-bound, maxval=bound, seed=seed)
+
+    def get_config(self):
+        return {"fan_in": self.fan_in, "seed": super().get_config()["seed"]}

@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from vqct_keras.api_export import vqct_export
-from vqct_keras.layers.initializers import torch_like_conv2d
+from vqct_keras.layers.torch_conv2d import torch_like_conv2d
 
 
 @vqct_export("vqct_keras.layers.ResNetBlock")

@@ -6,6 +6,8 @@ from keras import ops
 
 from vqct_keras.api_export import vqct_export
 from vqct_keras.graph import normalized_adjacency
+from vqct_keras.layers.initializers import FanInUniform
+from vqct_keras.layers.initializers import torch_default_kernel_initializer
 
 TRANSFER_KINDS = ("gcn", "mlp", "frozen", "learned")
 
@@ -22,9 +24,12 @@ class TransferredCodebook(keras.layers.Layer):
     Transfer kinds (`transfer`):
     - `"gcn"` (VQCT): two graph convolutions
       `A_hat relu(A_hat X W1 + b1) W2 + b2`, with dropout between them
-      during training. `A_hat` is sparse (`(rows, cols, values)`).
+      during training. `A_hat` is sparse (`(rows, cols, values)`). As
+      torch_geometric's `GCNConv`: Glorot-uniform kernels (independent
+      draws), zero biases.
     - `"mlp"`: a per-word MLP `X -> Dense -> LeakyReLU(0.1) -> Dense` (the
-      official code's unused `code_book_mapping`), no graph.
+      official code's unused `code_book_mapping`), no graph; PyTorch's
+      default `nn.Linear` initialisation.
     - `"frozen"`: the prior vectors as they are; a trainable linear
       projection (no bias) is added only when `prior_dim != embed_dim`.
     - `"learned"`: a plain learnable table, `U(-1/K, 1/K)`, no prior.
@@ -41,7 +46,9 @@ class TransferredCodebook(keras.layers.Layer):
             `embed_dim`.
         dropout: float. Dropout between the two GCN layers in training.
             Defaults to `0.5`.
-        seed: int. Seed of the dropout. Defaults to `None`.
+        seed: int. Seed of the weight initialisers (one derived seed per
+            weight, see `weight_seed`) and of the dropout. Defaults to
+            `None`.
 
     Example:
 
@@ -157,24 +164,28 @@ class TransferredCodebook(keras.layers.Layer):
             self.kernel_1 = self.add_weight(
                 name="kernel_1",
                 shape=(self.prior_dim, self.hidden_dim),
-                initializer=glorot(seed=self.seed),
+                initializer=self._kernel_initializer(1),
             )
             self.bias_1 = self.add_weight(
-                name="bias_1", shape=(self.hidden_dim,), initializer="zeros"
+                name="bias_1",
+                shape=(self.hidden_dim,),
+                initializer=self._bias_initializer(3, self.prior_dim),
             )
             self.kernel_2 = self.add_weight(
                 name="kernel_2",
                 shape=(self.hidden_dim, self.embed_dim),
-                initializer=glorot(seed=self.seed),
+                initializer=self._kernel_initializer(2),
             )
             self.bias_2 = self.add_weight(
-                name="bias_2", shape=(self.embed_dim,), initializer="zeros"
+                name="bias_2",
+                shape=(self.embed_dim,),
+                initializer=self._bias_initializer(4, self.hidden_dim),
             )
         if self.transfer == "frozen" and self.prior_dim != self.embed_dim:
             self.projection = self.add_weight(
                 name="projection",
                 shape=(self.prior_dim, self.embed_dim),
-                initializer=glorot(seed=self.seed),
+                initializer=glorot(seed=self.weight_seed(1)),
             )
         if self.transfer == "learned":
             bound = 1.0 / self.num_codes
@@ -182,10 +193,35 @@ class TransferredCodebook(keras.layers.Layer):
                 name="embeddings",
                 shape=(self.num_codes, self.embed_dim),
                 initializer=keras.initializers.RandomUniform(
-                    -bound, bound, seed=self.seed
+                    -bound, bound, seed=self.weight_seed(1)
                 ),
             )
         self.built = True
+
+    def weight_seed(self, index):
+        """Seed of the `index`-th random weight, from `seed`.
+
+        Each weight gets its own seed (the official GCN's two kernels are
+        independent draws), derived from `(seed, index)` by NumPy's
+        `SeedSequence`; `None` when `seed` is `None` (Keras then draws a
+        fresh seed per initializer).
+        """
+        if self.seed is None:
+            return None
+        state = np.random.SeedSequence([int(self.seed), index])
+        return int(state.generate_state(1)[0] >> 1)
+
+    def _kernel_initializer(self, index):
+        if self.transfer == "mlp":
+            # The MLP variant's `nn.Linear` layers: PyTorch's default.
+            return torch_default_kernel_initializer(self.weight_seed(index))
+        # torch_geometric's GCNConv: Glorot uniform kernel.
+        return keras.initializers.GlorotUniform(seed=self.weight_seed(index))
+
+    def _bias_initializer(self, index, fan_in):
+        if self.transfer == "mlp":
+            return FanInUniform(fan_in, seed=self.weight_seed(index))
+        return "zeros"  # GCNConv's bias.
 
     def set_prior(self, prior):
         """Load a `CodebookPrior`'s vectors and graph into this layer."""

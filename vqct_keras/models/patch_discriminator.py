@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from vqct_keras.api_export import vqct_export
+from vqct_keras.layers.torch_conv2d import TorchConv2D
 
 
 @vqct_export("vqct_keras.models.PatchDiscriminator")
@@ -15,7 +16,9 @@ class PatchDiscriminator(keras.Model):
     LeakyReLU, the filters doubling up to `8 * ndf`; one 4x4 stride-1 conv
     with BatchNorm and LeakyReLU; a 4x4 stride-1 conv to one logit. Every
     conv pads by 1. Conv kernels `N(0, 0.02)`, BatchNorm `gamma ~ N(1,
-    0.02)`. For a 256x256 input with `n_layers=3` the output is 30x30.
+    0.02)`, and the biases of the first and the last conv PyTorch's default
+    `U(-1/sqrt(fan_in), 1/sqrt(fan_in))` (taming's `weights_init` leaves
+    them). For a 256x256 input with `n_layers=3` the output is 30x30.
 
     BatchNorm stays identical across replicas: on TensorFlow it is
     `synchronized=True` (batch statistics all-reduced under
@@ -47,7 +50,7 @@ class PatchDiscriminator(keras.Model):
             strides = 2 if index < n_layers else 1
             with_norm = 0 < index < len(filters) - 1
             self.conv_layers.append(
-                keras.layers.Conv2D(
+                TorchConv2D(
                     channels,
                     4,
                     strides=strides,

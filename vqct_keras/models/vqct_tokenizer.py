@@ -5,6 +5,7 @@ import numpy as np
 from keras import ops
 
 from vqct_keras.api_export import vqct_export
+from vqct_keras.layers.torch_conv2d import torch_like_conv2d
 from vqct_keras.models.vqgan_decoder import VQGANDecoder
 from vqct_keras.models.vqgan_encoder import VQGANEncoder
 
@@ -108,14 +109,12 @@ class VQCTTokenizer(keras.Model):
         self.encoder = VQGANEncoder(
             z_channels=z_channels, name="encoder", **architecture
         )
-        self.quant_conv = keras.layers.Conv2D(
-            quantizer.latent_channels,
-            1,
-            dtype=self.dtype_policy,
-            name="quant_conv",
+        # 1x1 convs initialised as PyTorch's nn.Conv2d, as the official ones.
+        self.quant_conv = torch_like_conv2d(
+            quantizer.latent_channels, 1, "quant_conv", self.dtype_policy
         )
-        self.post_quant_conv = keras.layers.Conv2D(
-            z_channels, 1, dtype=self.dtype_policy, name="post_quant_conv"
+        self.post_quant_conv = torch_like_conv2d(
+            z_channels, 1, "post_quant_conv", self.dtype_policy
         )
         self.decoder = VQGANDecoder(
             out_channels=in_channels, name="decoder", **architecture

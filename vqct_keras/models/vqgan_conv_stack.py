@@ -4,8 +4,8 @@ import keras
 from keras import ops
 
 from vqct_keras.layers.attention_block import AttentionBlock2D
-from vqct_keras.layers.initializers import torch_like_conv2d
 from vqct_keras.layers.resnet_block import ResNetBlock
+from vqct_keras.layers.torch_conv2d import torch_like_conv2d
 
 
 class VQGANConvStack(keras.layers.Layer):

@@ -35,6 +35,10 @@ from vqct_keras.prior.tagging import vocabulary as vocabulary_lib
 VOCABULARY_SOURCES = ("tokenizer", "corpus")
 GRAPH_KINDS = ("auto", "cooccurrence", "knn")
 RECIPE_VERSION = 1
+CLIP_FEATURE = (
+    "end-of-text token after the final layer norm, times the text "
+    "projection (OpenAI CLIP's encode_text)"
+)
 
 
 class EmptyPriorError(ValueError):
@@ -55,7 +59,10 @@ class PriorConfig:
         tfds_text_key: str. `/`-separated path of its caption feature.
         tfds_data_dir: str. TFDS data folder.
         vector_mode: str. `"token"` or `"prompt"`.
-        pooling: str. Prompt feature pooling: `"mean"`, `"first"`, `"last"`.
+        pooling: str. Prompt feature pooling: `"auto"` (`"clip"` for a
+            `CLIPBackbone`, else `"mean"`), `"mean"`, `"first"`, `"last"`
+            or `"clip"` (CLIP's `encode_text`: end-of-text feature times
+            the text projection).
         adjective_prompt: str. Prompt of adjectives (prompt mode).
         noun_prompt: str. Prompt of nouns (prompt mode).
         min_count: int. Corpus words are kept when counted more than this.
@@ -83,7 +90,7 @@ class PriorConfig:
     tfds_text_key: str = "captions/text"
     tfds_data_dir: str = None
     vector_mode: str = "token"
-    pooling: str = "mean"
+    pooling: str = "auto"
     adjective_prompt: str = vectors_lib.ADJECTIVE_PROMPT
     noun_prompt: str = vectors_lib.NOUN_PROMPT
     min_count: int = 10
@@ -110,6 +117,11 @@ class PriorConfig:
             raise ValueError(
                 f"vector_mode must be one of {vectors_lib.VECTOR_MODES}; "
                 f"got {self.vector_mode!r}."
+            )
+        if self.pooling not in vectors_lib.POOLINGS:
+            raise ValueError(
+                f"pooling must be one of {vectors_lib.POOLINGS}; got "
+                f"{self.pooling!r}."
             )
         if self.graph not in GRAPH_KINDS:
             raise ValueError(
@@ -294,12 +306,15 @@ def build_prior(config=None, text_backbone=None):
             "vocabulary, or lower --min_count."
         )
     tagging_done = time.perf_counter()
+    pooling = None
+    if config.vector_mode == "prompt":
+        pooling = text_backbone.resolve_pooling(config.pooling)
     vectors = vectors_lib.word_vectors(
         text_backbone,
         adjectives,
         nouns,
         mode=config.vector_mode,
-        pooling=config.pooling,
+        pooling=pooling,
         adjective_prompt=config.adjective_prompt,
         noun_prompt=config.noun_prompt,
         progress=config.progress,
@@ -345,7 +360,8 @@ def build_prior(config=None, text_backbone=None):
             "mode": config.vector_mode,
             **(
                 {
-                    "pooling": config.pooling,
+                    "pooling": pooling,
+                    **({"feature": CLIP_FEATURE} if pooling == "clip" else {}),
                     "adjective_prompt": config.adjective_prompt,
                     "noun_prompt": config.noun_prompt,
                 }

