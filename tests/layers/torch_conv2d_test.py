@@ -65,7 +65,8 @@ def test_saved_and_reloaded():
     assert type(restored.layers[-1]) is TorchConv2D
 
 
-def test_every_tokenizer_and_discriminator_conv_is_initialised_like_pytorch():
+def test_every_tokenizer_conv_is_initialised_like_pytorch():
+    keras.utils.set_random_seed(0)
     tokenizer = tiny_tokenizer()
     convs = [
         layer
@@ -81,14 +82,17 @@ def test_every_tokenizer_and_discriminator_conv_is_initialised_like_pytorch():
         for values in (kernel, bias):
             assert np.abs(values).max() <= 1.0 / np.sqrt(fan_in), conv.path
         assert np.any(bias), conv.path  # not Keras' zero bias
+
+
+def test_discriminator_initialisation_is_tamings():
     # taming's weights_init: conv kernels N(0, 0.02), biases left as
     # PyTorch's default (only the first and the last conv have one).
-    discriminator = PatchDiscriminator(ndf=64, n_layers=3)
-    discriminator.build((None, 64, 64, 3))
+    keras.utils.set_random_seed(0)
+    discriminator = PatchDiscriminator(ndf=8, n_layers=2)
+    discriminator.build((None, 32, 32, 3))
     first, last = discriminator.conv_layers[0], discriminator.conv_layers[-1]
     assert [c.use_bias for c in discriminator.conv_layers] == [
         True,
-        False,
         False,
         False,
         True,
@@ -99,8 +103,9 @@ def test_every_tokenizer_and_discriminator_conv_is_initialised_like_pytorch():
             for c in discriminator.conv_layers
         ]
     )
-    np.testing.assert_allclose(kernels.std(), 0.02, rtol=0.02)
-    bias = ops.convert_to_numpy(first.bias)
+    assert kernels.size == 11136
+    np.testing.assert_allclose(kernels.std(), 0.02, rtol=0.03)  # 4 sigma
+    bias = ops.convert_to_numpy(first.bias)  # fan_in 4 x 4 x 3
     assert 0.5 / np.sqrt(48) < np.abs(bias).max() <= 1.0 / np.sqrt(48)
-    bias = ops.convert_to_numpy(last.bias)
-    assert np.abs(bias).max() <= 1.0 / np.sqrt(16 * 512) and np.any(bias)
+    bias = ops.convert_to_numpy(last.bias)  # fan_in 4 x 4 x 32
+    assert 0 < np.abs(bias).max() <= 1.0 / np.sqrt(16 * 32)
