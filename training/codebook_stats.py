@@ -27,6 +27,7 @@ from absl import app
 from absl import flags
 
 FLAGS = flags.FLAGS
+COMMAND_NAME = "codebook_stats"
 
 
 def define_flags():
@@ -42,6 +43,9 @@ def define_flags():
     flags.DEFINE_integer("batch_size", 32, "Images per batch.")
     flags.DEFINE_integer("batches", 8, "Batches read.")
     flags.DEFINE_string("output", None, "Also write the numbers as JSON.")
+    flags.DEFINE_string(
+        "data_dir", None, "tfds data folder. Default: vqct_keras assets."
+    )
 
 
 def effective_rank(matrix):
@@ -80,6 +84,10 @@ def half_summary(latents, quantized, indices, codes):
         "latent_dim_std": float(latent_spread.mean()),
         "latent_effective_rank": effective_rank(latents),
         "quantized_norm": float(np.linalg.norm(quantized, axis=-1).mean()),
+        # Against quantized_norm: how much the top-k mean shrinks codes.
+        "nearest_code_norm": float(
+            np.linalg.norm(codes[indices[:, 0]], axis=-1).mean()
+        ),
         "quantized_dim_std": float(quantized.std(0).mean()),
         "quantized_effective_rank": effective_rank(quantized),
         "relative_error": float(
@@ -143,6 +151,7 @@ def main(argv):
         image_size=size,
         batch_size=FLAGS.batch_size,
         shuffle=False,
+        data_dir=FLAGS.data_dir,
     )
     latents, quantized, indices, originals = [], [], [], []
     outputs, unquantized = [], []
