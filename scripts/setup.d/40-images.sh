@@ -1,14 +1,17 @@
 # Real images that need no download (sourced by scripts/setup.sh).
 #
-# Debian packages: Fashion-MNIST's original IDX files and two sets of
-# nature wallpapers (photos). Then the `default` dataset (Fashion-MNIST +
-# natural-photo crops) is prepared once as tfds data under
-# $TFDS_DATA_DIR, else $VQCT_KERAS_HOME/tensorflow_datasets (default
-# ~/.cache/vqct_keras/tensorflow_datasets). A stamp file records which
-# photos it was made from; while they are unchanged this fragment only
-# checks the stamp (no TensorFlow import).
+# Debian packages: Fashion-MNIST's original IDX files and four sets of
+# wallpapers that include photos. Then the `default` dataset (crops of the
+# natural photos, vqct_keras/data/photo_sources.py) is prepared once as
+# tfds data under $TFDS_DATA_DIR, else $VQCT_KERAS_HOME/tensorflow_datasets
+# (default ~/.cache/vqct_keras/tensorflow_datasets). A stamp file records
+# the data's definition (photo_sources.DATA_VERSION) and the photos it was
+# made from: a machine that keeps an older copy prepares it again; while
+# they are unchanged this fragment only checks the stamp (no TensorFlow
+# import).
 
-if ! apt_install dataset-fashion-mnist mate-backgrounds plasma-workspace-wallpapers; then
+if ! apt_install dataset-fashion-mnist mate-backgrounds plasma-workspace-wallpapers \
+    lomiri-wallpapers-16.04 lomiri-wallpapers-20.04; then
   log "images: could not install the Debian image packages; the 'default' dataset will be incomplete"
 fi
 
@@ -19,7 +22,7 @@ if [ -n "$_vqct_images_want" ] && [ -f "$_vqct_images_stamp" ] \
    && [ "$(cat "$_vqct_images_stamp")" = "$_vqct_images_want" ]; then
   log "images: 'default' dataset already prepared in $_vqct_tfds_dir"
 else
-  log "images: preparing the 'default' dataset in $_vqct_tfds_dir (about a minute, once)"
+  log "images: preparing the 'default' dataset in $_vqct_tfds_dir (about two minutes, once)"
   if ! TF_CPP_MIN_LOG_LEVEL=2 "$VQCT_PY" -m vqct_keras.data.prepare \
       --datasets=default --data_dir="$_vqct_tfds_dir" \
       --stamp="$_vqct_images_stamp" >&2; then

@@ -151,7 +151,7 @@ def test_celeba_hq_resizes_without_flip(mocked, split):
         np.testing.assert_allclose(output, ImagePreprocessing(SIZE)(image))
 
 
-def test_default_parts_are_mixed(mocked):
+def test_default_is_natural_photo_crops_only(mocked):
     dataset, info = load_dataset(
         "default",
         image_size=SIZE,
@@ -160,12 +160,10 @@ def test_default_parts_are_mixed(mocked):
         data_dir=mocked,
         with_info=True,
     )
-    assert info.builders == (
-        "vqct_fashion_mnist/1.0.0",
-        "vqct_photo_crops/64/1.0.0",
-    )
-    assert info.num_examples == 2 * NUM_EXAMPLES
-    assert [batch.shape[0] for batch in dataset] == [4, 4, 4]
+    # No Fashion-MNIST: the demo learns natural colour photos.
+    assert info.builders == ("vqct_photo_crops/64/2.0.0",)
+    assert info.num_examples == NUM_EXAMPLES
+    assert [batch.shape[0] for batch in dataset] == [4, 2]
 
 
 def test_photo_crops_config_follows_image_size():

@@ -1,12 +1,9 @@
-import os
-
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
 from tests.data.images import write_images
 from vqct_keras.data import errors
-from vqct_keras.data import fashion_mnist_builder
 from vqct_keras.data import loading
 from vqct_keras.data import photo_sources
 from vqct_keras.data.loading import dataset_info
@@ -150,7 +147,7 @@ def test_data_dir_follows_tfds_data_dir(monkeypatch, tmp_path):
 
 
 def _default_installed():
-    return os.path.isdir(fashion_mnist_builder.DEBIAN_DIR) and any(
+    return any(
         source.split == "test" for source in photo_sources.find_photo_sources()
     )
 
@@ -173,13 +170,16 @@ def test_default_dataset_loads_with_disjoint_photo_sources():
     assert batch.shape == (64, 32, 32, 3) and batch.dtype == np.float32
     assert -1 <= batch.min() < -0.9 and 0.9 < batch.max() <= 1
     assert next(iter(test)).shape == (32, 32, 3)
-    assert train_info.num_examples == 60_000 + 320 * len(
-        [s for s in photo_sources.find_photo_sources() if s.split == "train"]
-    )
-    assert test_info.num_examples == 10_000 + 128 * len(
-        photo_sources.TEST_SOURCES
-    )
+    installed = photo_sources.find_photo_sources()
+    num_train = sum(source.split == "train" for source in installed)
+    num_test = sum(source.split == "test" for source in installed)
+    assert train_info.num_examples == 320 * num_train
+    assert test_info.num_examples == 192 * num_test
     assert train_info.num_skipped == test_info.num_skipped == 0
+    # Natural colour photos: most images have chroma (gray ones do not).
+    test_batch = next(iter(test.batch(256))).numpy()
+    chroma = np.abs(test_batch - test_batch.mean(-1, keepdims=True))
+    assert (chroma.mean(axis=(1, 2, 3)) > 0.01).mean() > 0.8
     # Train and test crops come from different photos.
     builder = tfds.builder("vqct_photo_crops/64", data_dir=train_info.data_dir)
     sources = {}
@@ -189,7 +189,9 @@ def test_default_dataset_loads_with_disjoint_photo_sources():
             decoders=tfds.decode.PartialDecoding({"source": True}),
         ).map(lambda example: example["source"])
         sources[split] = {s.decode() for s in records.as_numpy_iterator()}
-    assert sources["test"] == set(photo_sources.TEST_SOURCES)
+    assert sources["test"] == {
+        source.source_id for source in installed if source.split == "test"
+    }
     assert not sources["train"] & sources["test"]
     assert len(sources["train"]) >= 20
 

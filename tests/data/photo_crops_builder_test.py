@@ -34,7 +34,7 @@ def test_256_config_prepares_from_installed_photos(tmp_path):
         data_dir=str(tmp_path),
         with_info=True,
     )
-    assert info.builders == ("vqct_photo_crops/256/1.0.0",)
+    assert info.builders == ("vqct_photo_crops/256/2.0.0",)
     num_test = sum(source.split == "test" for source in sources)
     assert info.num_examples == 16 * num_test
     assert next(iter(dataset)).shape == (8, 256, 256, 3)

@@ -28,3 +28,19 @@ def test_fingerprint_script_needs_no_tensorflow():
     )
     assert output.stdout.strip() == photo_sources.sources_fingerprint()
     assert "tensorflow" not in output.stderr
+
+
+def test_every_photo_group_has_a_licence():
+    groups = {
+        source_id.split("/")[0] for source_id in photo_sources.candidate_paths()
+    }
+    assert groups <= set(photo_sources.LICENSES)
+
+
+def test_fingerprint_changes_with_the_data_version(monkeypatch):
+    # A machine that keeps data from an older definition prepares it again:
+    # scripts/setup.d/40-images.sh compares this line with its stamp.
+    before = photo_sources.sources_fingerprint()
+    assert before.startswith(photo_sources.DATA_VERSION + ";")
+    monkeypatch.setattr(photo_sources, "DATA_VERSION", "older definition")
+    assert photo_sources.sources_fingerprint() != before

@@ -49,3 +49,19 @@ def test_vector_baseline_and_errors():
         build_tokenizer("vqct_tiny_32")
     with pytest.raises(ValueError, match="Unknown preset"):
         build_tokenizer("vqct_huge")
+
+
+@pytest.mark.parametrize("preset", ["vqct_tiny_32", "vqct_tiny_f2_32"])
+def test_small_presets_keep_channels_per_group(preset):
+    # One channel per group would make GroupNorm an InstanceNorm, which
+    # removes each image's mean colour (docs/training.md).
+    tokenizer = build_tokenizer(preset, prior=prior())
+    assert tokenizer.ch // tokenizer.num_groups >= 4
+
+
+def test_demo_preset_gives_the_paper_token_grid():
+    tokenizer = build_tokenizer("vqct_tiny_f2_32", prior=prior())
+    assert tokenizer.downsampling_factor == 2
+    out = tokenizer(np.zeros((1, 32, 32, 3), "float32"))
+    assert tuple(out["indices"].shape) == (1, 16, 16, 3)
+    assert tuple(out["reconstruction"].shape) == (1, 32, 32, 3)

@@ -4,8 +4,8 @@ preprocessed.
 The paper's four datasets use the official VQCT loaders' transforms (see
 `docs/data.md` for the table): ADE20K is squashed to a square, COCO and
 CUB are resized on the short side and cropped, CUB's test split and
-CelebA-HQ are not flipped. `default` (Fashion-MNIST plus natural-photo
-crops) needs no download at all.
+CelebA-HQ are not flipped. `default` (crops of natural photos that
+installed packages carry) needs no download at all.
 """
 
 import dataclasses
@@ -116,12 +116,12 @@ ENTRIES = {
         DatasetEntry(
             name="default",
             description=(
-                "Fashion-MNIST + natural-photo crops, installed offline "
-                "(Debian packages, scikit-image); 32 px by default."
+                "Crops of ~58 natural colour photos, installed offline "
+                "(Debian wallpapers, scikit-image, ...); 32 px by default."
             ),
             splits=("train", "test"),
             default_image_size=32,
-            parts=lambda size: (FASHION_MNIST, photo_crops_part(size)),
+            parts=lambda size: (photo_crops_part(size),),
             preprocessing={"train": TRAIN_AUGMENTED, "test": EVALUATION},
         ),
         DatasetEntry(
@@ -134,7 +134,7 @@ ENTRIES = {
         ),
         DatasetEntry(
             name="photo_crops",
-            description="Crops of ~40 natural photos from installed packages.",
+            description="Crops of ~58 natural photos from installed packages.",
             splits=("train", "test"),
             default_image_size=64,
             parts=lambda size: (photo_crops_part(size),),

@@ -21,7 +21,7 @@ class PhotoCropsConfig(tfds.core.BuilderConfig):
 
     crop_size: int = 64
     train_crops_per_photo: int = 320
-    test_crops_per_photo: int = 128
+    test_crops_per_photo: int = 192
 
 
 def crop_boxes(width, height, crop_size, count, seed):
@@ -50,28 +50,34 @@ def _stable_seed(text):
 
 
 class PhotoCropsBuilder(ImageFilesBuilder):
-    """Random square crops of ~40 natural photos from installed packages.
+    """Random square crops of ~58 natural photos from installed packages.
 
-    The photos (see `photo_sources`) come from Debian `mate-backgrounds`
-    and `plasma-workspace-wallpapers`, scikit-image and scikit-learn; each
-    is used by one split only. Every photo is scaled to a short side of at
+    The photos (see `photo_sources`) come from Debian `mate-backgrounds`,
+    `plasma-workspace-wallpapers` and `lomiri-wallpapers-16.04` / `-20.04`,
+    scikit-image, scikit-learn and matplotlib; each is used by one split
+    only. Every photo is scaled to a short side of at
     most 1024 px, then cut into crops of random size and position
     (deterministic: seeded by the photo's id), each resized (bicubic,
     antialiased) to `crop_size`. Gray photos become RGB.
 
-    Configs: `"64"` (320 crops per train photo, 128 per test photo) and
+    Configs: `"64"` (320 crops per train photo, 192 per test photo) and
     `"256"` (32 and 16). Features: `image` and `source` (the photo's id).
     """
 
     name = "vqct_photo_crops"
-    VERSION = tfds.core.Version("1.0.0")
+    VERSION = tfds.core.Version("2.0.0")
+    RELEASE_NOTES = {
+        "2.0.0": "Lomiri and matplotlib photos, 2 more scikit-image ones; "
+        "192 test crops per photo at 64 px.",
+        "1.0.0": "Mate, Plasma, scikit-image and scikit-learn photos.",
+    }
     BUILDER_CONFIGS = [
         PhotoCropsConfig(
             name="64",
             description="64x64 crops.",
             crop_size=64,
             train_crops_per_photo=320,
-            test_crops_per_photo=128,
+            test_crops_per_photo=192,
         ),
         PhotoCropsConfig(
             name="256",

@@ -1,12 +1,15 @@
 """Natural photos that installed packages carry, each assigned to a split.
 
-Sources (whichever are installed):
+Sources (whichever are installed), with their licences (`LICENSES`):
 
 * Debian `mate-backgrounds`: 12 nature photos, 1920-2560 px.
 * Debian `plasma-workspace-wallpapers`: the 11 wallpapers that are photos
   (the others are drawings), 2560 px.
-* scikit-image's bundled photos (13, 300-1400 px; 3 of them gray).
+* Debian `lomiri-wallpapers-16.04` and `lomiri-wallpapers-20.04`: the 16
+  wallpapers that are photos (the other 3 are renderings), 1365-6028 px.
+* scikit-image's bundled photos (15, 300-1400 px; 3 of them gray).
 * scikit-learn's `china.jpg` and `flower.jpg`.
+* matplotlib's `grace_hopper.jpg`.
 
 Each photo belongs to one split only, fixed by name in `TEST_SOURCES`, so
 train and test crops never come from the same photo, and installing or
@@ -57,18 +60,63 @@ SKIMAGE_PHOTOS = (
     "grass.png",
     "gravel.png",
     "hubble_deep_field.jpg",
+    "ihc.png",
     "moon.png",
     "motorcycle_left.png",
+    # The same scene as motorcycle_left (a stereo pair): the same split.
+    "motorcycle_right.png",
     "retina.jpg",
     "rocket.jpg",
 )
 SKLEARN_PHOTOS = ("china.jpg", "flower.jpg")
+MATPLOTLIB_PHOTOS = ("grace_hopper.jpg",)
+LOMIRI_DIR = "/usr/share/backgrounds"
+# `<name>_by_<author>.jpg`; left out: Fossa, Painting-Colors and umang
+# (renderings, not photos).
+LOMIRI_PHOTOS = (
+    "Bridge_by_Sander_Klootwijk",
+    "Dragonfly_by_Bolly",
+    "Infinite-Sea_by_Aury88",
+    "Kleiber_by_Lukas_Baubkus",
+    "Picture_0B_by_freespace",
+    "Picture_1A_by_freespace",
+    "Wine_by_Jakkub_Mede",
+    "aitzgorri_by_Aitzol_Berasategi",
+    "analogpattern_by_Peter_Nerlich",
+    "free_by_Peter_Nerlich",
+    "friends_by_Aitzol_Berasategi",
+    "greentock_by_Peter_Nerlich",
+    "life_by_Aitzol_Berasategi",
+    "picosdeeuropa_by_Aitzol_Berasategi",
+    "seeding_by_Clements_Engelhardt",
+    "sunset_by_Aitzol_Berasategi",
+)
+# Where each group comes from and under which licence (the packages'
+# copyright files; per-photo authors are in the Lomiri file names).
+LICENSES = {
+    "mate": "Debian mate-backgrounds: GPL-2+ / CC-BY-SA (per file, see "
+    "/usr/share/doc/mate-backgrounds/copyright)",
+    "plasma": "Debian plasma-workspace-wallpapers: LGPL-3 / CC-BY-SA-4.0 "
+    "(per wallpaper, see its metadata)",
+    "lomiri": "Debian lomiri-wallpapers-16.04 / -20.04: CC-BY-4.0, "
+    "CC-BY-SA-3.0/4.0 or CC0-1.0 per photo (see the packages' copyright)",
+    "skimage": "scikit-image data: public domain or CC0 / CC-BY per image "
+    "(skimage/data/README.txt)",
+    "sklearn": "scikit-learn sample images: CC-BY 2.0 (Flickr, see "
+    "sklearn/datasets/images/README.txt)",
+    "matplotlib": "matplotlib sample data: grace_hopper.jpg, US Navy "
+    "photo, public domain",
+}
 # About a fifth of the photos, of varied kinds: macro, sky, landscape,
-# forest, animal, objects, man-made, texture.
+# forest, animal, objects, man-made, texture, portrait, interior.
 TEST_SOURCES = frozenset(
     {
+        "lomiri/Dragonfly_by_Bolly",
+        "lomiri/Wine_by_Jakkub_Mede",
+        "lomiri/picosdeeuropa_by_Aitzol_Berasategi",
         "mate/LadyBird",
         "mate/Storm",
+        "matplotlib/grace_hopper",
         "plasma/EveningGlow",
         "plasma/Path",
         "skimage/chelsea",
@@ -123,12 +171,21 @@ def candidate_paths():
         for name in SKIMAGE_PHOTOS:
             source_id = "skimage/" + os.path.splitext(name)[0]
             paths[source_id] = os.path.join(skimage_dir, "data", name)
+    for name in LOMIRI_PHOTOS:
+        paths[f"lomiri/{name}"] = os.path.join(LOMIRI_DIR, name + ".jpg")
     sklearn_dir = _package_dir("sklearn")
     if sklearn_dir:
         for name in SKLEARN_PHOTOS:
             source_id = "sklearn/" + os.path.splitext(name)[0]
             paths[source_id] = os.path.join(
                 sklearn_dir, "datasets", "images", name
+            )
+    matplotlib_dir = _package_dir("matplotlib")
+    if matplotlib_dir:
+        for name in MATPLOTLIB_PHOTOS:
+            source_id = "matplotlib/" + os.path.splitext(name)[0]
+            paths[source_id] = os.path.join(
+                matplotlib_dir, "mpl-data", "sample_data", name
             )
     return paths
 
@@ -151,9 +208,11 @@ def find_photo_sources():
     ]
 
 
-# Bump when the crops change (builder version, crop settings), so that
-# scripts/setup.d/40-images.sh prepares them again.
-DATA_VERSION = "vqct_photo_crops 1.0.0"
+# Bump when the embedded data changes (photo list, builder version, crop
+# settings, what `default` is made of), so that
+# scripts/setup.d/40-images.sh prepares it again on machines that keep an
+# older copy.
+DATA_VERSION = "vqct_photo_crops 2.0.0; default = photo crops"
 
 
 def sources_fingerprint():

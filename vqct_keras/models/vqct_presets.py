@@ -18,7 +18,10 @@ PRESETS = {
         "z_channels": 256,
         "embed_dim": 256,
     },
-    # A small f4 tokenizer for CPU tests and the demo (32 px -> 8x8 codes).
+    # A small f4 tokenizer for CPU tests (32 px -> 8x8 codes). 8 GroupNorm
+    # groups keep 4 channels per group, as the paper preset has at its
+    # first level: with 32 groups of 1 channel, GroupNorm is InstanceNorm
+    # and removes each image's mean colour (docs/training.md).
     "vqct_tiny_32": {
         "resolution": 32,
         "ch": 32,
@@ -27,6 +30,19 @@ PRESETS = {
         "attn_resolutions": (8,),
         "z_channels": 32,
         "embed_dim": 32,
+        "num_groups": 8,
+    },
+    # The demo's tokenizer: 32 px -> 16x16 codes (f2), the paper's token
+    # grid on images a 2-core CPU trains in minutes (docs/training.md).
+    "vqct_tiny_f2_32": {
+        "resolution": 32,
+        "ch": 32,
+        "ch_mult": (1, 2),
+        "num_res_blocks": 1,
+        "attn_resolutions": (),
+        "z_channels": 32,
+        "embed_dim": 32,
+        "num_groups": 8,
     },
 }
 
