@@ -133,7 +133,9 @@ def test_evaluator_equals_one_shot_computation():
         generated.mean(0),
         np.cov(generated, rowvar=False),
     )
-    np.testing.assert_allclose(results["rfid"], expected_fid, rtol=1e-6)
+    # Streaming and one-shot covariances round differently, and the matrix
+    # square root of a rank-deficient product amplifies that to ~1e-6.
+    np.testing.assert_allclose(results["rfid"], expected_fid, rtol=1e-5)
     assert "rank deficient" in results["notes"]["rfid"]  # 10 < 48 dims
     counts = np.bincount(indices.ravel(), minlength=20)
     assert results["codebooks"]["codebook"]["total"] == indices.size
