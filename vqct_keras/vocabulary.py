@@ -16,6 +16,12 @@ import os
 
 import numpy as np
 
+__all__ = [
+    "VOCABULARY_FILENAME",
+    "CodeVocabulary",
+    "WordsUnavailableError",
+]
+
 VOCABULARY_FILENAME = "vocabulary.json"
 VOCABULARY_FORMAT = "vqct_keras.code_vocabulary"
 VOCABULARY_VERSION = 1
