@@ -35,7 +35,9 @@ REPOSITORY = "https://github.com/__GITHUB_REPOSITORY__.git"
 if importlib.util.find_spec("vqct_keras") is None:
     checkout = os.path.abspath("vqct_keras")
     if not os.path.isdir(checkout):
-        subprocess.run(["git", "clone", "--depth=1", REPOSITORY, checkout], check=True)
+        subprocess.run(
+            ["git", "clone", "--depth=1", REPOSITORY, checkout], check=True
+        )
     # setup.sh installs into $VQCT_VENV: make that this kernel's Python.
     kernel = os.path.join(checkout, ".kernel", "bin")
     os.makedirs(kernel, exist_ok=True)
@@ -94,7 +96,13 @@ train = load_dataset(
     shuffle_buffer_size=512 if QUICK else None,
 )
 test_images = np.asarray(
-    next(iter(load_dataset("default", split="test[:64]", batch_size=64, shuffle=False)))
+    next(
+        iter(
+            load_dataset(
+                "default", split="test[:64]", batch_size=64, shuffle=False
+            )
+        )
+    )
 )
 print("test batch:", test_images.shape, test_images.dtype)
 
@@ -108,9 +116,20 @@ noun code.
 """
 
 prior = load_default_prior()
-print(prior.num_adjectives, "adjectives,", prior.num_nouns, "nouns, vectors", prior.vectors.shape)
+print(
+    prior.num_adjectives,
+    "adjectives,",
+    prior.num_nouns,
+    "nouns, vectors",
+    prior.vectors.shape,
+)
 tokenizer = build_tokenizer("vqct_tiny_32", prior=prior)
-print("parameters:", tokenizer.count_params(), "downsampling factor:", tokenizer.downsampling_factor)
+print(
+    "parameters:",
+    tokenizer.count_params(),
+    "downsampling factor:",
+    tokenizer.downsampling_factor,
+)
 
 """
 ## Train with `fit`
@@ -161,7 +180,9 @@ noun_usage = CodebookUsage(tokenizer.quantizer.num_nouns, "noun")
 indices = np.asarray(tokenizer.encode_to_indices(test_images))
 update_adjective_noun_usage(adjective_usage, noun_usage, indices)
 for usage in (adjective_usage, noun_usage):
-    print(f"{usage.name}: {usage.used_codes} codes used, perplexity {usage.perplexity:.1f}")
+    print(
+        f"{usage.name}: {usage.used_codes} codes used, perplexity {usage.perplexity:.1f}"
+    )
 figure, axis = plt.subplots(figsize=(8, 2.5))
 axis.bar(np.arange(noun_usage.num_codes), noun_usage.counts, width=8)
 axis.set_xlabel("noun code")
@@ -190,6 +211,12 @@ tokenizer.save("quickstart.keras")
 restored = keras.saving.load_model("quickstart.keras")
 restored_indices = np.asarray(restored.encode_to_indices(test_images))
 print("same indices:", np.array_equal(restored_indices, indices))
-print("same words:", np.array_equal(restored.indices_to_words(restored_indices), tokenizer.indices_to_words(indices)))
+print(
+    "same words:",
+    np.array_equal(
+        restored.indices_to_words(restored_indices),
+        tokenizer.indices_to_words(indices),
+    ),
+)
 decoded = np.asarray(restored.decode_from_indices(restored_indices[:8]))
 print("exact decode:", np.array_equal(decoded, reconstructions))

@@ -36,7 +36,9 @@ REPOSITORY = "https://github.com/__GITHUB_REPOSITORY__.git"
 if importlib.util.find_spec("vqct_keras") is None:
     checkout = os.path.abspath("vqct_keras")
     if not os.path.isdir(checkout):
-        subprocess.run(["git", "clone", "--depth=1", REPOSITORY, checkout], check=True)
+        subprocess.run(
+            ["git", "clone", "--depth=1", REPOSITORY, checkout], check=True
+        )
     # setup.sh installs into $VQCT_VENV: make that this kernel's Python.
     kernel = os.path.join(checkout, ".kernel", "bin")
     os.makedirs(kernel, exist_ok=True)
@@ -92,15 +94,31 @@ else:
     if STEPS:
         discriminator = PatchDiscriminator(ndf=16, n_layers=2)
         discriminator.build((None, 32, 32, 3))
-        trainer = VQGANTrainer(tokenizer, discriminator, disc_start=STEPS, recompute_reconstruction=False)
+        trainer = VQGANTrainer(
+            tokenizer,
+            discriminator,
+            disc_start=STEPS,
+            recompute_reconstruction=False,
+        )
         trainer.compile(
             g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5, beta_2=0.9),
             d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5, beta_2=0.9),
         )
-        train = load_dataset("default", split="train", batch_size=16, seed=0, repeat=True, drop_remainder=True)
+        train = load_dataset(
+            "default",
+            split="train",
+            batch_size=16,
+            seed=0,
+            repeat=True,
+            drop_remainder=True,
+        )
         trainer.fit(train, steps_per_epoch=STEPS, epochs=1, verbose=2)
 print("words available:", tokenizer.words_available)
-print("prior:", tokenizer.vocabulary.provenance["content_sha256"][:16], tokenizer.vocabulary.provenance["metadata"]["backbone"]["backbone"])
+print(
+    "prior:",
+    tokenizer.vocabulary.provenance["content_sha256"][:16],
+    tokenizer.vocabulary.provenance["metadata"]["backbone"]["backbone"],
+)
 
 """
 ## Tokenize and decode
@@ -111,12 +129,29 @@ reproduces the reconstruction exactly.
 """
 
 images = np.asarray(
-    next(iter(load_dataset("default", split=f"test[:{NUM_IMAGES}]", batch_size=NUM_IMAGES, shuffle=False)))
+    next(
+        iter(
+            load_dataset(
+                "default",
+                split=f"test[:{NUM_IMAGES}]",
+                batch_size=NUM_IMAGES,
+                shuffle=False,
+            )
+        )
+    )
 )
 indices = np.asarray(tokenizer.encode_to_indices(images))
 decoded = np.asarray(tokenizer.decode_from_indices(indices[:4]))
-reconstruction = np.asarray(tokenizer(images[:4], training=False)["reconstruction"])
-print("indices:", indices.shape, indices.dtype, "exact decode:", np.array_equal(decoded, reconstruction))
+reconstruction = np.asarray(
+    tokenizer(images[:4], training=False)["reconstruction"]
+)
+print(
+    "indices:",
+    indices.shape,
+    indices.dtype,
+    "exact decode:",
+    np.array_equal(decoded, reconstruction),
+)
 figure, axes = plt.subplots(2, 4, figsize=(6, 3))
 for column in range(4):
     for row, batch in enumerate((images, decoded)):

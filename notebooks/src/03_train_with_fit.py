@@ -34,7 +34,9 @@ REPOSITORY = "https://github.com/__GITHUB_REPOSITORY__.git"
 if importlib.util.find_spec("vqct_keras") is None:
     checkout = os.path.abspath("vqct_keras")
     if not os.path.isdir(checkout):
-        subprocess.run(["git", "clone", "--depth=1", REPOSITORY, checkout], check=True)
+        subprocess.run(
+            ["git", "clone", "--depth=1", REPOSITORY, checkout], check=True
+        )
     # setup.sh installs into $VQCT_VENV: make that this kernel's Python.
     kernel = os.path.join(checkout, ".kernel", "bin")
     os.makedirs(kernel, exist_ok=True)
@@ -148,7 +150,11 @@ exactly the reconstruction.
 """
 
 indices = np.asarray(tokenizer.encode_to_indices(np.asarray(test_images)))
-print(indices[0, 0, 0], "->", tokenizer.indices_to_words(indices[:1, :1, :1])[0, 0, 0])
+print(
+    indices[0, 0, 0],
+    "->",
+    tokenizer.indices_to_words(indices[:1, :1, :1])[0, 0, 0],
+)
 decoded = tokenizer.decode_from_indices(indices)
 print(
     "exact:", np.array_equal(np.asarray(decoded), np.asarray(reconstructions))

@@ -37,7 +37,9 @@ REPOSITORY = "https://github.com/__GITHUB_REPOSITORY__.git"
 if importlib.util.find_spec("vqct_keras") is None:
     checkout = os.path.abspath("vqct_keras")
     if not os.path.isdir(checkout):
-        subprocess.run(["git", "clone", "--depth=1", REPOSITORY, checkout], check=True)
+        subprocess.run(
+            ["git", "clone", "--depth=1", REPOSITORY, checkout], check=True
+        )
     # setup.sh installs into $VQCT_VENV: make that this kernel's Python.
     kernel = os.path.join(checkout, ".kernel", "bin")
     os.makedirs(kernel, exist_ok=True)
@@ -63,7 +65,17 @@ QUICK = os.environ.get("VQCT_NOTEBOOK_QUICK") == "1"
 BATCH = 2
 
 if importlib.util.find_spec("tensorflow_serving") is None:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "tensorflow-serving-api"], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "tensorflow-serving-api",
+        ],
+        check=True,
+    )
 
 import json
 import textwrap
@@ -88,7 +100,18 @@ if os.path.exists("quickstart.keras"):
     tokenizer = keras.saving.load_model("quickstart.keras")
 else:
     tokenizer = build_tokenizer("vqct_tiny_32", prior=load_default_prior())
-images = np.asarray(next(iter(load_dataset("default", split=f"test[:{BATCH}]", batch_size=BATCH, shuffle=False))))
+images = np.asarray(
+    next(
+        iter(
+            load_dataset(
+                "default",
+                split=f"test[:{BATCH}]",
+                batch_size=BATCH,
+                shuffle=False,
+            )
+        )
+    )
+)
 
 """
 ## Export
@@ -103,7 +126,9 @@ print(saved, sorted(os.listdir(saved)))
 with open(os.path.join(saved, "export_info.json")) as file:
     info = json.load(file)
 print("signatures:", sorted(info["signatures"]))
-print("index layout:", info["index_layout"]["slots"], "words:", info["vocabulary"])
+print(
+    "index layout:", info["index_layout"]["slots"], "words:", info["vocabulary"]
+)
 
 """
 ## Serve it in a fresh process
@@ -143,10 +168,14 @@ SERVER = textwrap.dedent(
 )
 with open("serve_check.py", "w") as file:
     file.write(SERVER)
-result = subprocess.run([sys.executable, "serve_check.py", saved], capture_output=True, text=True)
+result = subprocess.run(
+    [sys.executable, "serve_check.py", saved], capture_output=True, text=True
+)
 print(result.stdout)
 assert result.returncode == 0, result.stderr[-2000:]
-local = tokenizer.indices_to_words(tokenizer.encode_to_indices(images[:1]))[0, 0, 0]
+local = tokenizer.indices_to_words(tokenizer.encode_to_indices(images[:1]))[
+    0, 0, 0
+]
 print("same words as the Keras model:", result.stdout.strip().endswith(local))
 
 """
@@ -179,9 +208,15 @@ for name, inputs in request_inputs.items():
         request.inputs[key].CopyFrom(tf.make_tensor_proto(value))
     requests[name] = request
     # What the server would run: the signature on the request's tensors.
-    arguments = {key: tf.constant(tf.make_ndarray(proto)) for key, proto in request.inputs.items()}
+    arguments = {
+        key: tf.constant(tf.make_ndarray(proto))
+        for key, proto in request.inputs.items()
+    }
     outputs = loaded.signatures[name](**arguments)
-    print(f"{name:20s} request {request.ByteSize():6d} bytes ->", {k: tuple(v.shape) for k, v in outputs.items()})
+    print(
+        f"{name:20s} request {request.ByteSize():6d} bytes ->",
+        {k: tuple(v.shape) for k, v in outputs.items()},
+    )
 
 """
 ## REST: the JSON body per signature
@@ -193,13 +228,27 @@ indices are plain integers.
 
 bodies = {}
 for name, inputs in request_inputs.items():
-    (key, value), = inputs.items()
-    bodies[name] = json.dumps({"signature_name": name, "instances": [{key: item.tolist()} for item in value]})
-    print(f"{name:20s} {len(bodies[name]):7d} characters: {bodies[name][:70]}...")
+    ((key, value),) = inputs.items()
+    bodies[name] = json.dumps(
+        {
+            "signature_name": name,
+            "instances": [{key: item.tolist()} for item in value],
+        }
+    )
+    print(
+        f"{name:20s} {len(bodies[name]):7d} characters: {bodies[name][:70]}..."
+    )
 # The REST body maps back to the same tensors as the gRPC request:
 body = json.loads(bodies["encode_uint8"])
-stacked = np.array([item["images"] for item in body["instances"]], dtype="uint8")
-print("REST == gRPC tensor:", np.array_equal(stacked, tf.make_ndarray(requests["encode_uint8"].inputs["images"])))
+stacked = np.array(
+    [item["images"] for item in body["instances"]], dtype="uint8"
+)
+print(
+    "REST == gRPC tensor:",
+    np.array_equal(
+        stacked, tf.make_ndarray(requests["encode_uint8"].inputs["images"])
+    ),
+)
 
 """
 ## Run the server (not run here)

@@ -44,7 +44,9 @@ REPOSITORY = "https://github.com/__GITHUB_REPOSITORY__.git"
 if importlib.util.find_spec("vqct_keras") is None:
     checkout = os.path.abspath("vqct_keras")
     if not os.path.isdir(checkout):
-        subprocess.run(["git", "clone", "--depth=1", REPOSITORY, checkout], check=True)
+        subprocess.run(
+            ["git", "clone", "--depth=1", REPOSITORY, checkout], check=True
+        )
     # setup.sh installs into $VQCT_VENV: make that this kernel's Python.
     kernel = os.path.join(checkout, ".kernel", "bin")
     os.makedirs(kernel, exist_ok=True)
@@ -85,8 +87,12 @@ import tensorflow as tf
 gpus = tf.config.list_physical_devices("GPU")
 if not gpus:
     cpu = tf.config.list_physical_devices("CPU")[0]
-    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-devices = [d.name for d in tf.config.list_logical_devices("GPU" if gpus else "CPU")]
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration()] * 2
+    )
+devices = [
+    d.name for d in tf.config.list_logical_devices("GPU" if gpus else "CPU")
+]
 strategy = tf.distribute.MirroredStrategy(devices)
 print("replicas:", strategy.num_replicas_in_sync, devices)
 
@@ -94,7 +100,6 @@ import contextlib
 import tempfile
 
 import keras
-import numpy as np
 import tensorflow_datasets as tfds
 
 import vqct_keras
@@ -117,7 +122,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(vqct_keras.__file__)))
 with open(os.path.join(ROOT, "training", "configs", FLAGFILE)) as file:
     lines = [line.strip() for line in file if line.startswith("--")]
 flags = dict(line[2:].split("=", 1) for line in lines)
-for name in ("preset", "dataset", "image_size", "batch_size", "base_learning_rate", "disc_start", "steps"):
+for name in (
+    "preset",
+    "dataset",
+    "image_size",
+    "batch_size",
+    "base_learning_rate",
+    "disc_start",
+    "steps",
+):
     print(f"--{name}={flags[name]}")
 image_size = IMAGE_SIZE or int(flags["image_size"])
 
@@ -143,7 +156,9 @@ print("data folder:", default_data_dir())
 try:
     if QUICK:
         raise DatasetNotAvailableError("skipped: quick run, mock data")
-    info = dataset_info(flags["dataset"], "train", image_size=image_size, download=False)
+    info = dataset_info(
+        flags["dataset"], "train", image_size=image_size, download=False
+    )
     print(info.name, info.num_examples, "training images")
     use_mock = False
 except DatasetNotAvailableError as error:
@@ -188,7 +203,9 @@ with strategy.scope():
         transfer=flags["transfer"],
         dropout=float(flags["codebook_dropout"]),
     )
-    discriminator = PatchDiscriminator(ndf=WIDTH, n_layers=int(flags["disc_layers"]))
+    discriminator = PatchDiscriminator(
+        ndf=WIDTH, n_layers=int(flags["disc_layers"])
+    )
     discriminator.build((None, image_size, image_size, 3))
     trainer = VQGANTrainer(
         tokenizer,
@@ -202,7 +219,9 @@ with strategy.scope():
         g_optimizer=keras.optimizers.Adam(learning_rate, 0.5, 0.9),
         d_optimizer=keras.optimizers.Adam(learning_rate, 0.5, 0.9),
     )
-print(f"{tokenizer.count_params():,} parameters, codes {image_size // tokenizer.downsampling_factor}x{image_size // tokenizer.downsampling_factor}, lr {learning_rate:.2g}")
+print(
+    f"{tokenizer.count_params():,} parameters, codes {image_size // tokenizer.downsampling_factor}x{image_size // tokenizer.downsampling_factor}, lr {learning_rate:.2g}"
+)
 
 """
 ## Fit
@@ -213,7 +232,12 @@ count once, so two replicas make the same update as one device on the same globa
 
 history = trainer.fit(train, steps_per_epoch=STEPS, epochs=1, verbose=2)
 stack.close()
-print("replicas:", strategy.num_replicas_in_sync, "final L1:", round(history.history["l1"][-1], 4))
+print(
+    "replicas:",
+    strategy.num_replicas_in_sync,
+    "final L1:",
+    round(history.history["l1"][-1], 4),
+)
 
 """
 ## The real run
