@@ -4,6 +4,7 @@ runtime, linked from the README, and run top to bottom (`large`)."""
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -38,6 +39,11 @@ EXPECTED = {
     "05_paper_setup_on_gpus": (["replicas: 2 final L1"], []),
 }
 BACKENDS = {"TensorFlow": "tensorflow", "JAX": "jax"}
+
+
+def _children_cpu_seconds():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def notebook_backends(name):
@@ -122,6 +128,7 @@ def test_notebook_runs_top_to_bottom(name, backend, tmp_path):
         PYTHONPATH=ROOT,
     )
     env.pop("XLA_FLAGS", None)  # a notebook sees no test-only devices
+    cpu_before = _children_cpu_seconds()
     start = time.perf_counter()
     result = subprocess.run(
         [sys.executable, str(script)],
@@ -132,7 +139,8 @@ def test_notebook_runs_top_to_bottom(name, backend, tmp_path):
         timeout=900,
     )
     seconds = time.perf_counter() - start
-    print(f"{name} [{backend}]: {seconds:.0f} s")
+    cpu = _children_cpu_seconds() - cpu_before
+    print(f"\n{name} [{backend}]: {seconds:.0f} s wall, {cpu:.0f} s CPU")
     assert result.returncode == 0, result.stderr[-4000:]
     lines, files = EXPECTED[name]
     for line in lines:

@@ -213,6 +213,7 @@ with strategy.scope():
         codebook_weight=float(flags["codebook_weight"]),
         disc_weight=float(flags["disc_weight"]),
         disc_start=min(int(flags["disc_start"]), STEPS // 2),
+        recompute_reconstruction=not QUICK,  # quick: one decoder pass
     )
     learning_rate = float(flags["base_learning_rate"]) * GLOBAL_BATCH
     trainer.compile(
