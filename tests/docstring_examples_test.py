@@ -25,6 +25,8 @@ MODULES = [
     "vqct_keras.models.vqgan_decoder",
     "vqct_keras.models.vqgan_encoder",
     "vqct_keras.prior.codebook_prior",
+    "vqct_keras.vocabulary",
+    "vqct_keras.words",
 ]
 
 

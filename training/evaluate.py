@@ -4,7 +4,9 @@ Reports rFID, LPIPS, PSNR, SSIM (grayscale, the official figure, and RGB),
 L1, MSE and codebook usage (adjective and noun codebooks for VQCT), as
 `vqct_keras.evaluation.evaluate_tokenizer` computes them. Writes
 `metrics.json`, `reconstructions.png`, `code_histogram.png` and
-`flags.txt` into `--output_dir`. See docs/evaluation.md.
+`flags.txt` into `--output_dir`; for a VQCT tokenizer also `word_map.png`
+(the first images beside their codes as words) and the most used words
+(`top_words.json`, `top_words.txt`). See docs/evaluation.md.
 
 The evaluation protocol (`vqct_keras.evaluation_protocol`) is printed and
 stored in `metrics.json`: split, image count, JPEG, Inception weights. For
@@ -60,6 +62,12 @@ def define_flags():
         "data_dir", None, "tfds data folder. Default: vqct_keras assets."
     )
     flags.DEFINE_bool("progress", True, "Show a progress bar.")
+    flags.DEFINE_integer(
+        "word_map_images",
+        4,
+        "Images in word_map.png; with 0 no word map and no top words "
+        "(they take one more encoding pass over the evaluated batches).",
+    )
 
 
 def _fail(message):
@@ -141,6 +149,20 @@ def main(argv):
     print(summary_line(results), flush=True)
     for name, note in sorted(results["notes"].items()):
         print(f"note: {name}: {note}", flush=True)
+    if FLAGS.word_map_images > 0 and getattr(
+        tokenizer, "words_available", False
+    ):
+        from vqct_keras import words
+
+        files = words.write_word_outputs(
+            tokenizer,
+            dataset,
+            output_dir,
+            num_images=FLAGS.word_map_images,
+            max_batches=FLAGS.max_batches,
+        )
+        with open(files["top_words_text"]) as file:
+            print(file.read(), end="", flush=True)
     cli_utils.finish(output_dir, stream=sys.stdout)
 
 

@@ -14,7 +14,10 @@ its `model_base_path`. It holds these signatures:
 `images` are `(batch, height, width, channels)` (channels last) and
 `indices` are `(batch, height / f, width / f, index_depth)` with `f` the
 tokenizer's downsampling factor. An `export_info.json` beside
-`saved_model.pb` records the signatures, shapes, index layout and versions.
+`saved_model.pb` records the signatures, shapes, index layout and versions;
+a VQCT tokenizer's words go to `vocabulary.json` beside it (read them with
+`vqct_keras.vocabulary.CodeVocabulary.load(folder)`, then
+`.indices_to_words(indices)`).
 """
 
 import datetime
@@ -32,6 +35,7 @@ from keras import ops
 from vqct_keras.layers.part_of_speech_quantizer import PartOfSpeechQuantizer
 from vqct_keras.models.vqct_tokenizer import VQCTTokenizer
 from vqct_keras.version import __version__
+from vqct_keras.vocabulary import VOCABULARY_FILENAME
 
 EXPORT_INFO_FILENAME = "export_info.json"
 EXPORT_INFO_FORMAT = "vqct_keras.export_info"
@@ -147,6 +151,9 @@ def export_for_serving(
         with open(os.path.join(staging_dir, EXPORT_INFO_FILENAME), "w") as f:
             json.dump(info, f, indent=2, sort_keys=True)
             f.write("\n")
+        vocabulary = getattr(tokenizer, "vocabulary", None)
+        if vocabulary is not None:
+            vocabulary.save(staging_dir)
         if os.path.exists(version_dir):
             shutil.rmtree(version_dir)
         os.rename(staging_dir, version_dir)
@@ -282,6 +289,19 @@ def export_info(tokenizer, height, width, batch_size):
         "default_signature": DEFAULT_SIGNATURE,
         "signatures": signatures,
         "index_layout": index_layout(tokenizer.quantizer),
+        "vocabulary": _vocabulary_info(getattr(tokenizer, "vocabulary", None)),
+    }
+
+
+def _vocabulary_info(vocabulary):
+    """Where the words are (`vocabulary.json`), or `None` without words."""
+    if vocabulary is None:
+        return None
+    return {
+        "file": VOCABULARY_FILENAME,
+        "num_adjectives": vocabulary.num_adjectives,
+        "num_nouns": vocabulary.num_nouns,
+        "content_sha256": vocabulary.provenance.get("content_sha256"),
     }
 
 

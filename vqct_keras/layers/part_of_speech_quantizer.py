@@ -1,6 +1,9 @@
 """VQCT's part-of-speech quantizer: adjective half and noun half."""
 
+import os
+
 import keras
+import numpy as np
 from keras import ops
 
 from vqct_keras.api_export import vqct_export
@@ -10,6 +13,9 @@ from vqct_keras.layers.quantizer_ops import squared_distances
 from vqct_keras.layers.quantizer_ops import straight_through
 from vqct_keras.layers.quantizer_ops import usage_fraction
 from vqct_keras.layers.transferred_codebook import TransferredCodebook
+from vqct_keras.vocabulary import VOCABULARY_FILENAME
+from vqct_keras.vocabulary import CodeVocabulary
+from vqct_keras.vocabulary import WordsUnavailableError
 
 
 @vqct_export("vqct_keras.layers.PartOfSpeechQuantizer")
@@ -25,6 +31,12 @@ class PartOfSpeechQuantizer(keras.layers.Layer):
     Index layout: per position `[adj_1, ..., adj_k, noun]`, `top_k + 1`
     int32 values, each local to its codebook (`0 <= adj < num_adjectives`,
     `0 <= noun < num_nouns`); `adj_1` is the nearest adjective.
+
+    Words: a quantizer built with `from_prior` (or `set_prior`) carries the
+    prior's words as a `CodeVocabulary` (`vocabulary`), saved as the asset
+    `vocabulary.json` in `.keras` files (not in the config), so
+    `indices_to_words` works after `keras.saving.load_model`. A file saved
+    without words loads with `vocabulary = None`.
 
     Loss per half (summed over the halves), as the official code:
     `commitment_weight * mean((sg[q] - z)^2)
@@ -68,6 +80,8 @@ class PartOfSpeechQuantizer(keras.layers.Layer):
     >>> out = quantizer(np.random.rand(1, 2, 2, 8).astype("float32"))
     >>> tuple(out["indices"].shape)
     (1, 2, 2, 3)
+    >>> quantizer.indices_to_words(np.array([[1, 0, 2]])).tolist()
+    ['big red sky']
     """
 
     def __init__(
@@ -117,6 +131,7 @@ class PartOfSpeechQuantizer(keras.layers.Layer):
             dtype="float32",
             name="transferred_codebook",
         )
+        self.vocabulary = None
 
     usage_names = ("adjective_usage", "noun_usage")
 
@@ -134,6 +149,12 @@ class PartOfSpeechQuantizer(keras.layers.Layer):
     def index_ranges(self):
         """Exclusive upper bound of each index slot."""
         return (self.num_adjectives,) * self.top_k + (self.num_nouns,)
+
+    @property
+    def index_slots(self):
+        """Name of each index slot: `adjective_1 .. adjective_k, noun`."""
+        names = [f"adjective_{k + 1}" for k in range(self.top_k)]
+        return tuple(names + ["noun"])
 
     @classmethod
     def from_prior(cls, prior, embed_dim, **kwargs):
@@ -154,8 +175,90 @@ class PartOfSpeechQuantizer(keras.layers.Layer):
         return layer
 
     def set_prior(self, prior):
-        """Load a `CodebookPrior` into the transfer network's fixed weights."""
+        """Load a `CodebookPrior` into the transfer network's fixed weights,
+        and take its words as this quantizer's `vocabulary`."""
         self.transferred_codebook.set_prior(prior)
+        self.set_vocabulary(CodeVocabulary.from_prior(prior))
+
+    # === Words ===
+
+    def set_vocabulary(self, vocabulary):
+        """Attach words to the codes (a `CodeVocabulary`, a `CodebookPrior`
+        or `None`), e.g. to a tokenizer saved without words; the counts
+        must match the codebooks."""
+        if vocabulary is not None and not isinstance(
+            vocabulary, CodeVocabulary
+        ):
+            vocabulary = CodeVocabulary.from_prior(vocabulary)
+        if vocabulary is not None:
+            vocabulary.check_sizes(self.num_adjectives, self.num_nouns)
+        self.vocabulary = vocabulary
+
+    @property
+    def words_available(self):
+        """Whether the codes have words (`vocabulary` is set)."""
+        return self.vocabulary is not None
+
+    def index_words(self, indices):
+        """The word of every index: a str array `(..., top_k + 1)`.
+
+        Args:
+            indices: int array `(..., top_k + 1)` in the index layout.
+        """
+        vocabulary = self._require_vocabulary()
+        indices = np.asarray(ops.convert_to_numpy(indices))
+        if indices.shape[-1:] != (self.index_depth,):
+            raise ValueError(
+                f"Expected indices of shape (..., {self.index_depth}) "
+                f"({', '.join(self.index_slots)}); got {indices.shape}."
+            )
+        if not np.issubdtype(indices.dtype, np.integer):
+            raise ValueError(
+                f"Expected integer indices; got dtype {indices.dtype}."
+            )
+        for slot, bound in enumerate(self.index_ranges):
+            values = indices[..., slot]
+            if values.size and (values.min() < 0 or values.max() >= bound):
+                raise ValueError(
+                    f"Index slot {slot} ({self.index_slots[slot]}) must lie "
+                    f"in [0, {bound}); got [{values.min()}, {values.max()}]."
+                )
+        return vocabulary.index_words(indices)
+
+    def indices_to_words(self, indices):
+        """Per position `"adj_1 ... adj_k noun"`: a str array `(...)`.
+
+        Args:
+            indices: int array `(..., top_k + 1)` in the index layout.
+
+        Raises:
+            WordsUnavailableError: the quantizer carries no words.
+        """
+        indices = np.asarray(ops.convert_to_numpy(indices))
+        self.index_words(indices)  # checks the layout and the ranges
+        return self.vocabulary.indices_to_words(indices)
+
+    def _require_vocabulary(self):
+        if self.vocabulary is None:
+            raise WordsUnavailableError(
+                "This tokenizer's codes have no words: it was saved before "
+                "vqct_keras stored the vocabulary in `.keras` files (or "
+                "built without `from_prior`). Attach the words of the prior "
+                "it was built from with "
+                "`tokenizer.quantizer.set_vocabulary(prior)`."
+            )
+        return self.vocabulary
+
+    def save_assets(self, dir_path):
+        if self.vocabulary is not None:
+            self.vocabulary.save(dir_path)
+
+    def load_assets(self, dir_path):
+        if dir_path is None:
+            return
+        path = os.path.join(dir_path, VOCABULARY_FILENAME)
+        if os.path.isfile(path):
+            self.set_vocabulary(CodeVocabulary.load(path))
 
     def build(self, input_shape=None):
         self.transferred_codebook.build()

@@ -8,6 +8,7 @@ from vqct_keras.layers.quantizer_ops import quantization_losses
 from vqct_keras.layers.quantizer_ops import squared_distances
 from vqct_keras.layers.quantizer_ops import straight_through
 from vqct_keras.layers.quantizer_ops import usage_fraction
+from vqct_keras.vocabulary import WordsUnavailableError
 
 
 @vqct_export("vqct_keras.layers.VectorQuantizer")
@@ -62,6 +63,21 @@ class VectorQuantizer(keras.layers.Layer):
     usage_names = ("usage",)
     index_depth = 1
     index_ranges = property(lambda self: (self.num_codes,))
+    index_slots = ("code",)
+    # The baseline's codes are learned from scratch: they have no words.
+    vocabulary = None
+    words_available = False
+
+    def index_words(self, indices):
+        """Always raises `WordsUnavailableError`: VQGAN codes have no words."""
+        raise WordsUnavailableError(
+            "The VQGAN baseline (`VectorQuantizer`) learns its codebook from "
+            "scratch, so its codes have no words. Build a VQCT tokenizer "
+            "(`build_tokenizer(..., quantizer='part_of_speech', "
+            "prior=...)`) to read codes as adjectives and nouns."
+        )
+
+    indices_to_words = index_words
 
     def build(self, input_shape=None):
         if input_shape is not None and input_shape[-1] is not None:

@@ -182,6 +182,48 @@ class VQCTTokenizer(keras.Model):
         codes = self.quantizer.indices_to_codes(indices)
         return self.decode(ops.cast(codes, self.compute_dtype))
 
+    # === Words ===
+
+    @property
+    def vocabulary(self):
+        """The codes' `CodeVocabulary` (adjective and noun words, prior
+        provenance), or `None` when the tokenizer has no words (the VQGAN
+        baseline, or a file saved without them)."""
+        return getattr(self.quantizer, "vocabulary", None)
+
+    @property
+    def words_available(self):
+        """Whether `indices_to_words` can name the codes."""
+        return self.vocabulary is not None
+
+    def indices_to_words(self, indices):
+        """Per position `"adj_1 adj_2 noun"`: a str array `(B, h, w)`.
+
+        Args:
+            indices: int `(B, h, w, index_depth)`, as `encode_to_indices`
+                returns them (any `top_k`).
+
+        Raises:
+            WordsUnavailableError: the quantizer has no words (the VQGAN
+                baseline `VectorQuantizer`, or a tokenizer saved without
+                them; the message says how to attach them).
+
+        Example:
+
+        >>> from vqct_keras.layers.part_of_speech_quantizer import (
+        ...     PartOfSpeechQuantizer)
+        >>> from vqct_keras.prior.codebook_prior import CodebookPrior
+        >>> prior = CodebookPrior(["red", "big"], ["dog", "car", "sky"],
+        ...                       np.random.rand(5, 6), edges=[[0, 2]])
+        >>> tokenizer = VQCTTokenizer(
+        ...     PartOfSpeechQuantizer.from_prior(prior, embed_dim=4),
+        ...     resolution=8, ch=16, ch_mult=(1, 2), num_res_blocks=1,
+        ...     attn_resolutions=(), z_channels=8, num_groups=8)
+        >>> tokenizer.indices_to_words(np.array([[[[0, 1, 2]]]])).tolist()
+        [[['red big sky']]]
+        """
+        return self.quantizer.indices_to_words(indices)
+
     # === Input checks ===
 
     def _check_images(self, images):

@@ -1,0 +1,90 @@
+"""Every `vqct_export` name imports from its public path, and the public
+packages import on their own without cycles or heavy dependencies."""
+
+import importlib
+import os
+import re
+import subprocess
+import sys
+
+import keras
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PACKAGE_DIR = os.path.join(ROOT, "vqct_keras")
+PUBLIC_PACKAGES = (
+    "vqct_keras",
+    "vqct_keras.layers",
+    "vqct_keras.models",
+    "vqct_keras.trainers",
+    "vqct_keras.metrics",
+    "vqct_keras.prior",
+    "vqct_keras.words",
+    "vqct_keras.vocabulary",
+    "vqct_keras.data",  # last: it loads tensorflow_datasets
+)
+_EXPORT = re.compile(r'@vqct_export\(\s*"([\w.]+)"\s*\)\s*\nclass (\w+)')
+
+
+def exported_names():
+    """`(public name, defining module, class name)` of every `vqct_export`
+    in the package sources."""
+    found = []
+    for folder, _, files in os.walk(PACKAGE_DIR):
+        for name in sorted(files):
+            if not name.endswith(".py"):
+                continue
+            path = os.path.join(folder, name)
+            with open(path) as file:
+                text = file.read()
+            module = os.path.relpath(path, ROOT)[:-3].replace(os.sep, ".")
+            for public, cls in _EXPORT.findall(text):
+                found.append((public, module, cls))
+    return found
+
+
+def test_every_exported_name_imports_from_its_public_path():
+    names = exported_names()
+    assert len(names) >= 14, names
+    for public, module, cls in names:
+        package, _, attribute = public.rpartition(".")
+        assert attribute == cls, f"{public} names class {cls}"
+        public_object = getattr(importlib.import_module(package), attribute)
+        defined = getattr(importlib.import_module(module), cls)
+        assert public_object is defined, public
+        assert attribute in importlib.import_module(package).__all__, public
+        registered = keras.saving.get_registered_object(f"vqct_keras>{cls}")
+        assert registered is defined, public
+
+
+def test_public_packages_list_only_what_they_have():
+    for package in PUBLIC_PACKAGES:
+        module = importlib.import_module(package)
+        for name in module.__all__:
+            assert getattr(module, name) is not None, f"{package}.{name}"
+
+
+def test_each_public_package_imports_alone_and_stays_light():
+    # Each package first in a fresh interpreter: an import cycle fails here.
+    script = (
+        "import importlib, sys\n"
+        "heavy = ('tensorflow_datasets', 'nltk', 'keras_hub', 'skimage')\n"
+        "for package in sys.argv[1:]:\n"
+        "    for name in [m for m in sys.modules if m.startswith('vqct')]:\n"
+        "        del sys.modules[name]\n"
+        "    importlib.import_module(package)\n"
+        "    if package != 'vqct_keras.data':\n"
+        "        loaded = [m for m in heavy if m in sys.modules]\n"
+        "        assert not loaded, (package, loaded)\n"
+        "print('ok')\n"
+    )
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    result = subprocess.run(
+        [sys.executable, "-c", script, *PUBLIC_PACKAGES],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().endswith("ok")
