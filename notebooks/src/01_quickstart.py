@@ -13,7 +13,7 @@ VQCT is a VQGAN image tokenizer whose codebook is *transferred* from a language 
 code is the vector of a vision-related word (an adjective or a noun), passed through a small
 graph network. Every position of an image's code grid is therefore a readable phrase, e.g.
 "dark wet road". This notebook builds the small 32 px tokenizer, trains it for a few hundred
-steps with `model.fit` on the embedded data (Fashion-MNIST and natural-photo crops), and saves it.
+steps with `model.fit` on the embedded data (32 px crops of natural photos), and saves it.
 """
 
 """

@@ -75,7 +75,7 @@ keras.utils.set_random_seed(0)
 """
 ## Data
 
-The embedded default: 32 px natural-photo crops and Fashion-MNIST, installed offline by
+The embedded default: 32 px crops of natural photos, installed offline by
 `scripts/setup.sh`. Images are float32 in [-1, 1].
 """
 
