@@ -54,10 +54,27 @@ def resolve_output_dir(output_dir, command_name):
     return os.path.abspath(output_dir)
 
 
-def write_flags(output_dir, filename="flags.txt"):
-    """Write the resolved flags as a flagfile that re-runs the command."""
+def write_flags(output_dir, filename="flags.txt", notes=()):
+    """Write the resolved flags as a flagfile that re-runs the command.
+
+    `flags.txt` is rewritten (an appended file would replay the last
+    start, even a refused one); a copy of every start is kept in
+    `flags_history/<number>-<stamp>.txt`. `notes` become `#` comment lines (e.g.
+    an automatic choice the flags do not show).
+    """
+    text = "".join(f"# {note}\n" for note in notes)
+    text += flags.FLAGS.flags_into_string()
     path = os.path.join(output_dir, filename)
-    flags.FLAGS.append_flags_into_file(path)
+    with open(path + ".tmp", "w") as file:
+        file.write(text)
+    os.replace(path + ".tmp", path)
+    history_dir = os.path.join(output_dir, "flags_history")
+    os.makedirs(history_dir, exist_ok=True)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    number = len(os.listdir(history_dir)) + 1
+    copy = os.path.join(history_dir, f"{number:04d}-{stamp}.txt")
+    with open(copy, "w") as file:
+        file.write(text)
     return path
 
 

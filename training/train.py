@@ -81,8 +81,28 @@ def load_prior():
     return load_default_prior()
 
 
+def open_run_folder():
+    """Lock and prepare --output_dir before anything slow is imported."""
+    from training import cli_utils
+    from training.run_folder import RunFolder
+    from training.run_folder import RunFolderError
+
+    output_dir = cli_utils.resolve_output_dir(FLAGS.output_dir, "train")
+    folder = RunFolder(output_dir)
+    try:
+        folder.lock()
+        aside = folder.start(resume=FLAGS.resume, overwrite=FLAGS.overwrite)
+    except RunFolderError as error:
+        print(f"Error: {error}", file=sys.stderr, flush=True)
+        sys.exit(2)
+    if aside:
+        print(f"Moved the previous run to {aside}.", flush=True)
+    return folder
+
+
 def main(argv):
     del argv
+    run_folder = open_run_folder()
     from training.strategy import split_cpu
 
     split_cpu(FLAGS.logical_cpus)  # before TensorFlow or JAX start
@@ -105,7 +125,7 @@ def main(argv):
         )
     if FLAGS.steps <= 0 or FLAGS.steps_per_epoch <= 0:
         raise app.UsageError("--steps and --steps_per_epoch must be > 0.")
-    output_dir = cli_utils.resolve_output_dir(FLAGS.output_dir, "train")
+    output_dir = run_folder.path
     cli_utils.write_flags(output_dir)
     keras.utils.set_random_seed(FLAGS.seed)
     image_size = FLAGS.image_size or PRESETS[FLAGS.preset]["resolution"]
@@ -167,6 +187,8 @@ def main(argv):
         if arrays is not None:
             trainer.load_state_arrays(arrays)
             print(f"Resumed from {output_dir} at step {step}.", flush=True)
+    # Only the steps of the checkpoint: a NaN stop or a kill left more.
+    run_folder.trim_to_step(step)
     epochs = math.ceil(FLAGS.steps / FLAGS.steps_per_epoch)
     initial_epoch = step // FLAGS.steps_per_epoch
     # Same stream position as an uninterrupted run with the same seed.
@@ -177,9 +199,11 @@ def main(argv):
     callbacks = [
         nonfinite,
         training_callbacks.TrainingCheckpoint(output_dir, nonfinite),
-        training_callbacks.ReconstructionGrid(grid_images, output_dir),
+        training_callbacks.ReconstructionGrid(
+            grid_images, output_dir, nonfinite_stop=nonfinite
+        ),
         training_callbacks.EpochEvaluation(held_out, perceptual),
-        training_callbacks.HistoryFile(history_path),
+        training_callbacks.HistoryFile(history_path, nonfinite),
         keras.callbacks.TensorBoard(
             os.path.join(output_dir, "logs"), write_graph=False
         ),

@@ -103,4 +103,10 @@ def define_flags():
         "Held-out batches scored (PSNR, SSIM, LPIPS, usage) every epoch.",
     )
     flags.DEFINE_bool("resume", True, "Continue from output_dir's checkpoint.")
+    flags.DEFINE_bool(
+        "overwrite",
+        False,
+        "With --noresume on a folder that holds a run: move that run aside "
+        "to <output_dir>.replaced-<stamp>/ and start afresh.",
+    )
     flags.DEFINE_integer("verbose", 1, "Keras progress: 0, 1 (bar), 2 (line).")

@@ -11,11 +11,18 @@ import pytest
 from keras import ops
 
 from tests.trainers import tiny_trainer
-from vqct_keras.trainers.bad_batch_stop import BadBatchStop
 
 
-def tokenizer():
+@pytest.fixture(scope="module")
+def model():
     return tiny_trainer.build_models()[0]
+
+
+@pytest.fixture(scope="module")
+def trainer():
+    # One trainer for the module: a refused batch leaves it usable, and
+    # its compiled steps are reused.
+    return tiny_trainer.build_trainer(disc_start=1)
 
 
 def compiled(fn):
@@ -37,16 +44,14 @@ def valid_indices(model, count=2):
     return ops.convert_to_numpy(model.encode_to_indices(images(count)))
 
 
-def test_tensor_images_out_of_range_raise():
-    model = tokenizer()
+def test_tensor_images_out_of_range_raise(model):
     scaled = ops.convert_to_tensor((images() + 1) * 127.5)
     for method in (model.encode_to_indices, model.encode, model):
         with pytest.raises(ValueError, match=r"images / 127.5 - 1.0"):
             method(scaled)
 
 
-def test_tensor_images_with_nan_raise():
-    model = tokenizer()
+def test_tensor_images_with_nan_raise(model):
     array = images()
     array[1, 3, 4, 0] = np.nan
     with pytest.raises(ValueError, match=r"Images \[1\] .* NaN or infinite"):
@@ -54,8 +59,7 @@ def test_tensor_images_with_nan_raise():
 
 
 @pytest.mark.parametrize("bad", [-1, "range"])
-def test_tensor_indices_out_of_range_raise(bad):
-    model = tokenizer()
+def test_tensor_indices_out_of_range_raise(model, bad):
     indices = valid_indices(model)
     bound = model.quantizer.index_ranges[-1]
     indices[0, 1, 1, -1] = -1 if bad == -1 else bound
@@ -63,8 +67,7 @@ def test_tensor_indices_out_of_range_raise(bad):
         model.decode_from_indices(ops.convert_to_tensor(indices))
 
 
-def test_compiled_decode_of_bad_indices_gives_nan_not_a_wrapped_code():
-    model = tokenizer()
+def test_compiled_decode_of_bad_indices_gives_nan_not_a_wrapped_code(model):
     indices = valid_indices(model)
     expected = ops.convert_to_numpy(model.decode_from_indices(indices))
     indices[0, 1, 1, 0] = -1
@@ -75,8 +78,7 @@ def test_compiled_decode_of_bad_indices_gives_nan_not_a_wrapped_code():
     np.testing.assert_allclose(decoded[1], expected[1], atol=1e-5)
 
 
-def test_compiled_encode_of_nan_image_gives_invalid_indices():
-    model = tokenizer()
+def test_compiled_encode_of_nan_image_gives_invalid_indices(model):
     array = images()
     expected = ops.convert_to_numpy(model.encode_to_indices(array))
     array[0, 2, 2, 1] = np.nan
@@ -87,8 +89,7 @@ def test_compiled_encode_of_nan_image_gives_invalid_indices():
     np.testing.assert_array_equal(indices[1], expected[1])
 
 
-def test_empty_batches_give_a_clear_error():
-    model = tokenizer()
+def test_empty_batches_give_a_clear_error(model):
     with pytest.raises(ValueError, match="empty batch"):
         model.encode_to_indices(np.zeros((0, 16, 16, 3), "float32"))
     depth = model.quantizer.index_depth
@@ -104,8 +105,7 @@ def _finite(trainer):
 
 
 @pytest.mark.parametrize("fault", ["nan", "0_255"])
-def test_fit_stops_at_a_bad_batch_with_finite_weights(fault):
-    trainer = tiny_trainer.build_trainer(disc_start=1)
+def test_fit_stops_at_a_bad_batch_with_finite_weights(trainer, fault):
     data = images(8, seed=1)
     if fault == "nan":
         data[5, 0, 0, 0] = np.nan
@@ -118,8 +118,9 @@ def test_fit_stops_at_a_bad_batch_with_finite_weights(fault):
     assert _finite(trainer)
 
 
-def test_bad_batch_stop_is_not_added_twice():
-    trainer = tiny_trainer.build_trainer(disc_start=1)
+def test_fit_logs_the_bad_batch_fractions(trainer):
+    from vqct_keras.trainers.bad_batch_stop import BadBatchStop
+
     data = images(4)
     history = trainer.fit(
         data, batch_size=4, epochs=1, verbose=0, callbacks=[BadBatchStop()]
@@ -128,8 +129,7 @@ def test_bad_batch_stop_is_not_added_twice():
     assert history.history["out_of_range_batches"] == [0.0]
 
 
-def test_predict_marks_bad_images_instead_of_reconstructing_them():
-    trainer = tiny_trainer.build_trainer(disc_start=1)
+def test_predict_marks_bad_images_instead_of_reconstructing_them(trainer):
     data = images(4)
     data[2] = 200.0
     reconstruction = trainer.predict(data, batch_size=4, verbose=0)
@@ -137,7 +137,6 @@ def test_predict_marks_bad_images_instead_of_reconstructing_them():
     assert np.isfinite(np.delete(reconstruction, 2, axis=0)).all()
 
 
-def test_trainer_save_points_to_the_tokenizer(tmp_path):
-    trainer = tiny_trainer.build_trainer(disc_start=1)
+def test_trainer_save_points_to_the_tokenizer(trainer, tmp_path):
     with pytest.raises(NotImplementedError, match=r"trainer.tokenizer.save"):
         trainer.save(str(tmp_path / "x.keras"))
