@@ -103,6 +103,9 @@ def open_run_folder():
 def main(argv):
     del argv
     run_folder = open_run_folder()
+    from training import cli_utils
+
+    cli_utils.quiet_tensorflow_start()
     from training.strategy import split_cpu
 
     split_cpu(FLAGS.logical_cpus)  # before TensorFlow or JAX start
@@ -115,6 +118,7 @@ def main(argv):
 
     from training import callbacks as training_callbacks
     from training import cli_utils
+    from training import data_splits
     from vqct_keras.data import load_dataset
     from vqct_keras.models.vqct_presets import PRESETS
     from vqct_keras.trainers.vqgan_trainer import VQGANTrainer
@@ -126,7 +130,6 @@ def main(argv):
     if FLAGS.steps <= 0 or FLAGS.steps_per_epoch <= 0:
         raise app.UsageError("--steps and --steps_per_epoch must be > 0.")
     output_dir = run_folder.path
-    cli_utils.write_flags(output_dir)
     keras.utils.set_random_seed(FLAGS.seed)
     image_size = FLAGS.image_size or PRESETS[FLAGS.preset]["resolution"]
     batch_size = FLAGS.batch_size
@@ -136,9 +139,28 @@ def main(argv):
             f"{strategy.num_replicas_in_sync} replicas."
         )
 
+    train_split, eval_split, split_note = data_splits.resolve_splits(
+        FLAGS.dataset,
+        FLAGS.train_split,
+        FLAGS.eval_split,
+        FLAGS["eval_split"].present,
+        batch_size,
+    )
+    cli_utils.write_flags(output_dir, notes=[split_note] if split_note else ())
+    if split_note:
+        print(split_note[0].upper() + split_note[1:], flush=True)
+    eval_preprocessing = None
+    if split_note:
+        # The held-out slice of `train` is evaluated without augmentation.
+        from vqct_keras.data import catalog
+        from vqct_keras.data.image_preprocessing import ImagePreprocessing
+
+        eval_preprocessing = ImagePreprocessing(
+            image_size=image_size, **catalog.EVALUATION
+        )
     train_data = load_dataset(
         FLAGS.dataset,
-        split=FLAGS.train_split,
+        split=train_split,
         image_size=image_size,
         batch_size=batch_size,
         shuffle=True,
@@ -148,15 +170,17 @@ def main(argv):
     )
     eval_data = load_dataset(
         FLAGS.dataset,
-        split=FLAGS.eval_split,
+        split=eval_split,
         image_size=image_size,
         batch_size=batch_size,
         shuffle=False,
         drop_remainder=True,
+        preprocessing=eval_preprocessing,
     )
     held_out = [
         batch.numpy() for batch in eval_data.take(FLAGS.epoch_eval_batches)
     ]
+    data_splits.check_held_out(held_out, eval_split, FLAGS.dataset, batch_size)
     grid_images = held_out[0][:8]
     prior = load_prior()
 
@@ -264,7 +288,8 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    from training.train_flags import define_flags
+    from training import cli_utils
+    from training import train_flags
 
-    define_flags()
-    app.run(main)
+    train_flags.define_flags()
+    cli_utils.run(main, train_flags, quiet_start=False)

@@ -16,7 +16,7 @@ def define_flags():
     flags.DEFINE_integer(
         "image_size", None, "Image side; defaults to the preset's resolution."
     )
-    flags.DEFINE_integer("batch_size", 16, "Global batch size.")
+    flags.DEFINE_integer("batch_size", 16, "Global batch size.", lower_bound=1)
     # Model.
     flags.DEFINE_string("preset", "vqct_tiny_32", "Architecture preset.")
     flags.DEFINE_enum(
@@ -66,7 +66,7 @@ def define_flags():
         "Learning rate; defaults to base_learning_rate x global batch size, "
         "as the official code.",
     )
-    flags.DEFINE_integer("steps", 1000, "Total training steps.")
+    flags.DEFINE_integer("steps", 1000, "Total training steps.", lower_bound=1)
     flags.DEFINE_integer(
         "steps_per_epoch",
         100,
