@@ -14,13 +14,22 @@ BEST_RECORD_NAME = "best.json"
 
 
 def atomic_save_npz(path, arrays):
-    """Write `arrays` to `path` so that a crash never leaves a partial file."""
+    """Write `arrays` to `path` so that a crash never leaves a partial file.
+
+    A failed write (a full disk) removes its temporary file and re-raises;
+    the previous file at `path` stays intact.
+    """
     tmp_path = path + ".tmp"
-    with open(tmp_path, "wb") as file:
-        np.savez(file, **arrays)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(tmp_path, path)
+    try:
+        with open(tmp_path, "wb") as file:
+            np.savez(file, **arrays)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(tmp_path, path)
+    except BaseException:
+        if os.path.exists(tmp_path):
+            os.remove(tmp_path)
+        raise
 
 
 def load_checkpoint(directory):
@@ -71,7 +80,13 @@ class TrainingCheckpoint(keras.callbacks.Callback):
 
 
 class NonFiniteLossStop(keras.callbacks.Callback):
-    """Stop training at the first non-finite loss, with a clear message."""
+    """Stop training at the first non-finite loss or invalid batch.
+
+    The message says whether the batch's images were the cause (NaN/inf
+    pixels or values outside [-1, 1], logged by the trainer).
+    """
+
+    stops_on_bad_batches = True  # `VQGANTrainer.fit` adds no BadBatchStop.
 
     def __init__(self):
         super().__init__()
@@ -79,16 +94,27 @@ class NonFiniteLossStop(keras.callbacks.Callback):
         self.message = None
 
     def on_train_batch_end(self, batch, logs=None):
+        from vqct_keras.trainers.bad_batch_stop import bad_batch_message
+
+        message = bad_batch_message(logs, batch)
+        if message:
+            self.triggered = True
+            self.message = (
+                message + " The last checkpoint (previous epoch) is intact."
+            )
+            self.model.stop_training = True
+            return
         for name in ("loss", "d_loss"):
             value = (logs or {}).get(name)
             if value is not None and not math.isfinite(float(value)):
                 self.triggered = True
                 self.message = (
                     f"Training stopped: {name} became {float(value)} at "
-                    f"batch {batch} of this epoch. The last checkpoint "
-                    "(previous epoch) is intact; lower the learning rate, "
-                    "use float32, or raise --disc_start, then re-run the "
-                    "same command to resume."
+                    f"batch {batch} of this epoch; its images were finite "
+                    "and in [-1, 1], so training diverged. The last "
+                    "checkpoint (previous epoch) is intact; lower the "
+                    "learning rate, use float32, or raise --disc_start, then "
+                    "re-run the same command to resume."
                 )
                 self.model.stop_training = True
                 return
@@ -97,15 +123,18 @@ class NonFiniteLossStop(keras.callbacks.Callback):
 class ReconstructionGrid(keras.callbacks.Callback):
     """Save originals above reconstructions as a PNG at every epoch end."""
 
-    def __init__(self, images, directory, every_epochs=1):
+    def __init__(self, images, directory, every_epochs=1, nonfinite_stop=None):
         super().__init__()
         self.images = images
         self.directory = directory
         self.every_epochs = every_epochs
+        self.nonfinite_stop = nonfinite_stop
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every_epochs:
             return
+        if self.nonfinite_stop is not None and self.nonfinite_stop.triggered:
+            return  # The epoch is discarded: no picture of it.
         tokenizer = self.model.tokenizer
         reconstruction = tokenizer(self.images, training=False)[
             "reconstruction"
@@ -118,13 +147,19 @@ class ReconstructionGrid(keras.callbacks.Callback):
 
 
 class HistoryFile(keras.callbacks.Callback):
-    """Append each epoch's logs (with the step) to a JSON-lines file."""
+    """Append each epoch's logs (with the step) to a JSON-lines file.
 
-    def __init__(self, path):
+    An epoch that `nonfinite_stop` discarded is not recorded.
+    """
+
+    def __init__(self, path, nonfinite_stop=None):
         super().__init__()
         self.path = path
+        self.nonfinite_stop = nonfinite_stop
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.nonfinite_stop is not None and self.nonfinite_stop.triggered:
+            return
         record = {"epoch": epoch + 1, "step": self.model.current_step()}
         record.update({k: float(v) for k, v in (logs or {}).items()})
         with open(self.path, "a") as file:

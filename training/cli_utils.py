@@ -8,6 +8,7 @@ import datetime
 import os
 import sys
 
+from absl import app
 from absl import flags
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -103,10 +104,27 @@ def resolve_output_dir(output_dir, command_name):
     return os.path.abspath(output_dir)
 
 
-def write_flags(output_dir, filename="flags.txt"):
-    """Write the resolved flags as a flagfile that re-runs the command."""
+def write_flags(output_dir, filename="flags.txt", notes=()):
+    """Write the resolved flags as a flagfile that re-runs the command.
+
+    `flags.txt` is rewritten (an appended file would replay the last
+    start, even a refused one); a copy of every start is kept in
+    `flags_history/<number>-<stamp>.txt`. `notes` become `#` comment lines (e.g.
+    an automatic choice the flags do not show).
+    """
+    text = "".join(f"# {note}\n" for note in notes)
+    text += flags.FLAGS.flags_into_string()
     path = os.path.join(output_dir, filename)
-    flags.FLAGS.append_flags_into_file(path)
+    with open(path + ".tmp", "w") as file:
+        file.write(text)
+    os.replace(path + ".tmp", path)
+    history_dir = os.path.join(output_dir, "flags_history")
+    os.makedirs(history_dir, exist_ok=True)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    number = len(os.listdir(history_dir)) + 1
+    copy = os.path.join(history_dir, f"{number:04d}-{stamp}.txt")
+    with open(copy, "w") as file:
+        file.write(text)
     return path
 
 
@@ -117,3 +135,67 @@ def finish(output_dir, stream=None):
         file=stream or sys.stdout,
         flush=True,
     )
+
+
+# === Running a tool ===
+
+VERBOSE_ENV = "VQCT_VERBOSE"
+
+
+def run(main, *flag_modules, quiet_start=True):
+    """`app.run(main)` with the conventions every tool shares.
+
+    - `--help` lists the tool's own flags, the shared ones (`--output_dir`,
+      `--model`, `--dataset`) and those of `flag_modules`; nothing slow is
+      imported before the flags are parsed.
+    - A usage error prints one line and the hint, not the whole help.
+    - TensorFlow's and CUDA's start-up log lines are silenced unless the
+      environment variable `VQCT_VERBOSE=1` is set (`quiet_start=False`:
+      `main` calls `quiet_tensorflow_start()` itself, after its fast
+      checks).
+    """
+    for module in (sys.modules[__name__],) + tuple(flag_modules):
+        flags.adopt_module_key_flags(module)
+
+    def guarded(argv):
+        try:
+            if quiet_start:
+                quiet_tensorflow_start()
+            return main(argv)
+        except app.UsageError as error:
+            print(
+                f"Error: {error}\nRun with --help to list the flags.",
+                file=sys.stderr,
+                flush=True,
+            )
+            sys.exit(2)
+
+    app.run(guarded)
+
+
+def quiet_tensorflow_start():
+    """Import TensorFlow with its start-up lines sent to /dev/null.
+
+    TensorFlow and XLA print 20-40 lines on stderr when they start (oneDNN,
+    CUDA drivers, CPU features), through C++ logging that
+    `TF_CPP_MIN_LOG_LEVEL` does not fully reach. `VQCT_VERBOSE=1` keeps
+    them. Python errors are not hidden: stderr is restored before any
+    exception propagates.
+    """
+    if os.environ.get(VERBOSE_ENV, "") not in ("", "0"):
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)

@@ -154,12 +154,18 @@ def main(argv):
     ):
         from vqct_keras import words
 
+        # The protocol's images (the same split, count and order).
+        batches, _, _ = protocol.load(
+            FLAGS.dataset,
+            FLAGS.image_size or getattr(tokenizer, "resolution", None),
+            FLAGS.batch_size,
+            data_dir=FLAGS.data_dir,
+        )
         files = words.write_word_outputs(
             tokenizer,
-            dataset,
+            batches,
             output_dir,
             num_images=FLAGS.word_map_images,
-            max_batches=FLAGS.max_batches,
         )
         with open(files["top_words_text"]) as file:
             print(file.read(), end="", flush=True)
@@ -167,5 +173,7 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    from training import cli_utils
+
     define_flags()
-    app.run(main)
+    cli_utils.run(main)

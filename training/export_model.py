@@ -226,5 +226,7 @@ def describe_signatures(saved_model_dir):
 
 
 if __name__ == "__main__":
+    from training import cli_utils
+
     define_flags()
-    app.run(main)
+    cli_utils.run(main)

@@ -2,7 +2,8 @@
 
 import contextlib
 
-import keras
+# No Keras at import time: `train.py --help` reads STRATEGIES and must not
+# wait for TensorFlow to start.
 
 STRATEGIES = (
     "auto",
@@ -22,6 +23,8 @@ class _JaxDistribution:
 
         self.devices = devices or jax.devices()
         if len(self.devices) > 1:
+            import keras
+
             keras.distribution.set_distribution(
                 keras.distribution.DataParallel(devices=self.devices)
             )
@@ -71,6 +74,8 @@ def get_strategy(name="auto", devices=None):
     """
     if name not in STRATEGIES:
         raise ValueError(f"--distribution must be one of {STRATEGIES}.")
+    import keras
+
     backend = keras.backend.backend()
     if backend == "jax":
         import jax

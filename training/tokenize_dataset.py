@@ -153,5 +153,7 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    from training import cli_utils
+
     define_flags()
-    app.run(main)
+    cli_utils.run(main)

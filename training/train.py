@@ -133,8 +133,31 @@ def training_length(train_examples, batch_size):
     return total, min(steps_per_epoch, total), steps_per_pass
 
 
+def open_run_folder():
+    """Lock and prepare --output_dir before anything slow is imported."""
+    from training import cli_utils
+    from training.run_folder import RunFolder
+    from training.run_folder import RunFolderError
+
+    output_dir = cli_utils.resolve_output_dir(FLAGS.output_dir, "train")
+    folder = RunFolder(output_dir)
+    try:
+        folder.lock()
+        aside = folder.start(resume=FLAGS.resume, overwrite=FLAGS.overwrite)
+    except RunFolderError as error:
+        print(f"Error: {error}", file=sys.stderr, flush=True)
+        sys.exit(2)
+    if aside:
+        print(f"Moved the previous run to {aside}.", flush=True)
+    return folder
+
+
 def main(argv):
     del argv
+    run_folder = open_run_folder()
+    from training import cli_utils
+
+    cli_utils.quiet_tensorflow_start()
     from training.strategy import split_cpu
 
     split_cpu(FLAGS.logical_cpus)  # before TensorFlow or JAX start
@@ -147,6 +170,7 @@ def main(argv):
 
     from training import callbacks as training_callbacks
     from training import cli_utils
+    from training import data_splits
     from vqct_keras.data import load_dataset
     from vqct_keras.models.vqct_presets import PRESETS
     from vqct_keras.trainers.vqgan_trainer import VQGANTrainer
@@ -160,8 +184,7 @@ def main(argv):
         protocol = cli_utils.protocol_from_flags(FLAGS.dataset, prefix="eval_")
     except ValueError as error:
         raise app.UsageError(str(error)) from error
-    output_dir = cli_utils.resolve_output_dir(FLAGS.output_dir, "train")
-    cli_utils.write_flags(output_dir)
+    output_dir = run_folder.path
     keras.utils.set_random_seed(FLAGS.seed)
     image_size = FLAGS.image_size or PRESETS[FLAGS.preset]["resolution"]
     batch_size = FLAGS.batch_size
@@ -171,9 +194,22 @@ def main(argv):
             f"{strategy.num_replicas_in_sync} replicas."
         )
 
+    train_split, eval_split, split_note = data_splits.resolve_splits(
+        FLAGS.dataset,
+        FLAGS.train_split,
+        protocol.split,
+        FLAGS["eval_split"].present,
+        batch_size,
+    )
+    cli_utils.write_flags(output_dir, notes=[split_note] if split_note else ())
+    if split_note:
+        print(split_note[0].upper() + split_note[1:], flush=True)
+        # The held-out slice of the training folder (evaluated without
+        # augmentation, as every protocol split).
+        protocol = dataclasses.replace(protocol, split=eval_split)
     train_data, train_info = load_dataset(
         FLAGS.dataset,
-        split=FLAGS.train_split,
+        split=train_split,
         image_size=image_size,
         batch_size=batch_size,
         shuffle=True,
@@ -191,7 +227,14 @@ def main(argv):
     )
     if FLAGS.epoch_eval_batches > 0:
         held_out = held_out.take(FLAGS.epoch_eval_batches)
-    grid_images = next(held_out.as_numpy_iterator())[:8]
+    first_batch = next(held_out.as_numpy_iterator(), None)
+    data_splits.check_held_out(
+        [] if first_batch is None else [first_batch],
+        protocol.split,
+        FLAGS.dataset,
+        FLAGS.eval_batch_size,
+    )
+    grid_images = first_batch[:8]
     prior = load_prior()
 
     with strategy.scope():
@@ -227,6 +270,8 @@ def main(argv):
         if arrays is not None:
             trainer.load_state_arrays(arrays)
             print(f"Resumed from {output_dir} at step {step}.", flush=True)
+    # Only the steps of the checkpoint: a NaN stop or a kill left more.
+    run_folder.trim_to_step(step)
     epochs = math.ceil(total_steps / steps_per_epoch)
     initial_epoch = step // steps_per_epoch
     # Same stream position as an uninterrupted run with the same seed.
@@ -238,12 +283,14 @@ def main(argv):
     callbacks = [
         nonfinite,
         training_callbacks.TrainingCheckpoint(output_dir, nonfinite),
-        training_callbacks.ReconstructionGrid(grid_images, output_dir),
+        training_callbacks.ReconstructionGrid(
+            grid_images, output_dir, nonfinite_stop=nonfinite
+        ),
         training_callbacks.EpochEvaluation(
             held_out, perceptual, FLAGS.perceptual_weight
         ),
         best,
-        training_callbacks.HistoryFile(history_path),
+        training_callbacks.HistoryFile(history_path, nonfinite),
         keras.callbacks.TensorBoard(
             os.path.join(output_dir, "logs"), write_graph=False
         ),
@@ -332,7 +379,8 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    from training.train_flags import define_flags
+    from training import cli_utils
+    from training import train_flags
 
-    define_flags()
-    app.run(main)
+    train_flags.define_flags()
+    cli_utils.run(main, train_flags, quiet_start=False)

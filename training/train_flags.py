@@ -28,7 +28,7 @@ def define_flags():
     flags.DEFINE_integer(
         "image_size", None, "Image side; defaults to the preset's resolution."
     )
-    flags.DEFINE_integer("batch_size", 16, "Global batch size.")
+    flags.DEFINE_integer("batch_size", 16, "Global batch size.", lower_bound=1)
     # Model.
     flags.DEFINE_string("preset", "vqct_tiny_32", "Architecture preset.")
     flags.DEFINE_list(
@@ -95,11 +95,13 @@ def define_flags():
         None,
         "Training length in passes over the training split (the official "
         "length); steps = epochs x floor(split size / batch size).",
+        lower_bound=1,
     )
     flags.DEFINE_integer(
         "steps",
         None,
         "Training length in steps; wins over --epochs when both are set.",
+        lower_bound=1,
     )
     flags.DEFINE_integer(
         "steps_per_epoch",
@@ -150,4 +152,10 @@ def define_flags():
         "(tokenizer.keras).",
     )
     flags.DEFINE_bool("resume", True, "Continue from output_dir's checkpoint.")
+    flags.DEFINE_bool(
+        "overwrite",
+        False,
+        "With --noresume on a folder that holds a run: move that run aside "
+        "to <output_dir>.replaced-<stamp>/ and start afresh.",
+    )
     flags.DEFINE_integer("verbose", 1, "Keras progress: 0, 1 (bar), 2 (line).")

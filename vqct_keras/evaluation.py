@@ -23,6 +23,8 @@ import json
 import math
 import os
 import time
+import zipfile
+import zlib
 
 import keras
 import numpy as np
@@ -216,7 +218,8 @@ def load_tokenizer(path):
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: not a `.keras` file, or no tokenizer in it.
+        ValueError: not a `.keras` file, a truncated or corrupt one, or no
+            tokenizer in it.
     """
     import vqct_keras  # noqa: F401  (registers the serializable classes)
 
@@ -231,7 +234,23 @@ def load_tokenizer(path):
             f"{path} is not a .keras file; save the tokenizer with "
             "`tokenizer.save('tokenizer.keras')`."
         )
-    model = keras.saving.load_model(path, compile=False)
+    broken = (
+        f"{path} is not a readable .keras archive (truncated or corrupt, "
+        "e.g. a copy that did not finish). Save the tokenizer again, or use "
+        "the tokenizer.keras of a finished run."
+    )
+    if not zipfile.is_zipfile(path):
+        raise ValueError(broken)
+    try:
+        model = keras.saving.load_model(path, compile=False)
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        EOFError,
+        FileNotFoundError,
+        json.JSONDecodeError,
+    ) as e:
+        raise ValueError(f"{broken} ({type(e).__name__}: {e})") from e
     if not hasattr(model, "quantizer") and hasattr(model, "tokenizer"):
         model = model.tokenizer
     if not (

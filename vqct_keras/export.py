@@ -154,6 +154,7 @@ def export_for_serving(
         vocabulary = getattr(tokenizer, "vocabulary", None)
         if vocabulary is not None:
             vocabulary.save(staging_dir)
+        make_world_readable(staging_dir)
         if os.path.exists(version_dir):
             shutil.rmtree(version_dir)
         os.rename(staging_dir, version_dir)
@@ -387,6 +388,8 @@ def _version_dir(path, version):
 
 
 def _build_archive(tokenizer, height, width, batch_size):
+    import tensorflow as tf
+
     factor = tokenizer.downsampling_factor
     channels = tokenizer.in_channels
     depth = tokenizer.quantizer.index_depth
@@ -396,17 +399,12 @@ def _build_archive(tokenizer, height, width, batch_size):
     index_shape = (batch_size, grid_h, grid_w, depth)
     is_jax = keras.backend.backend() == "jax"
 
-    def check_size(images):
-        if not is_jax and None in (height, width):
-            return _assert_divisible(images, factor)
-        return images
-
     def encode_to_indices(images):
-        indices = tokenizer.encode_to_indices(check_size(images))
+        indices = tokenizer.encode_to_indices(images)
         return {"indices": indices}
 
     def encode_uint8(images):
-        images = ops.cast(check_size(images), "float32") / 127.5 - 1.0
+        images = ops.cast(images, "float32") / 127.5 - 1.0
         return {"indices": tokenizer.encode_to_indices(images)}
 
     def decode_from_indices(indices):
@@ -415,7 +413,7 @@ def _build_archive(tokenizer, height, width, batch_size):
         return {"images": ops.cast(images, "float32")}
 
     def reconstruct(images):
-        outputs = tokenizer(check_size(images), training=False)
+        outputs = tokenizer(images, training=False)
         return {
             "reconstruction": ops.cast(outputs["reconstruction"], "float32"),
             "indices": outputs["indices"],
@@ -443,17 +441,13 @@ def _build_archive(tokenizer, height, width, batch_size):
         )
         index_poly = poly([batch, h_dim, w_dim, str(depth)])
 
-    def kwargs(polymorphic_shape):
-        if not is_jax:
-            return {}
-        return {"jax2tf_kwargs": {"polymorphic_shapes": [polymorphic_shape]}}
-
     archive = keras.export.ExportArchive()
     if is_jax:
         # jax2tf needs the variables listed up front. With TensorFlow the
         # archive collects the variables its endpoints read; tracking the
         # model as well would store every weight twice.
         archive.track(tokenizer)
+    guard = ServingInputGuard(tokenizer, height, width, batch_size)
     # The first endpoint also becomes `serving_default`.
     endpoints = (
         ("encode_to_indices", encode_to_indices, "float32", image_poly),
@@ -462,14 +456,20 @@ def _build_archive(tokenizer, height, width, batch_size):
         ("encode_uint8", encode_uint8, "uint8", image_poly),
     )
     for name, fn, dtype, polymorphic_shape in endpoints:
-        if dtype == "int32":
-            input_spec = spec(index_shape, dtype, "indices")
-        else:
-            input_spec = spec(image_shape, dtype, "images")
+        key = "indices" if dtype == "int32" else "images"
+        static_shape = index_shape if key == "indices" else image_shape
         try:
-            archive.add_endpoint(
-                name, fn, [input_spec], **kwargs(polymorphic_shape)
-            )
+            if is_jax:
+                # Keras converts `fn` with jax2tf for the static shape;
+                # the validating wrapper below is plain TensorFlow.
+                fn = archive._backend_add_endpoint(
+                    name,
+                    fn,
+                    [tf.TensorSpec(static_shape, dtype, name=key)],
+                    jax2tf_kwargs={"polymorphic_shapes": [polymorphic_shape]},
+                )
+            endpoint = guard.wrap(fn, key, dtype)
+            archive.add_endpoint(name, endpoint)
         except Exception as error:
             if not is_jax:
                 raise
@@ -481,22 +481,224 @@ def _build_archive(tokenizer, height, width, batch_size):
     return archive
 
 
-def _assert_divisible(images, factor):
-    # Only reached with the TensorFlow backend and a dynamic size: the
-    # static sizes were checked in Python already.
-    import tensorflow as tf
+class ServingInputGuard:
+    """Checks every serving request before it reaches the model.
 
-    shape = tf.shape(images)
-    message = (
-        f"image height and width must be multiples of {factor} (the "
-        "tokenizer's downsampling factor)"
-    )
-    checks = [
-        tf.debugging.assert_equal(shape[1] % factor, 0, message=message),
-        tf.debugging.assert_equal(shape[2] % factor, 0, message=message),
-    ]
-    with tf.control_dependencies(checks):
-        return tf.identity(images)
+    The signatures accept tensors of any shape (a SavedModel signature does
+    not check shapes: a rank-3 image would reach the oneDNN convolution and
+    abort the server) and check, in order: rank, batch, size, channels or
+    index depth, then finiteness and the value range of images or the
+    range of every index slot. A failed check raises `InvalidArgumentError`
+    with a message that names the fix; the model only runs on a request
+    that passed every check. The checks reduce to a few scalars per batch.
+
+    Args:
+        tokenizer: the `VQCTTokenizer` being exported.
+        height, width: int or `None` (any multiple of the factor).
+        batch_size: int or `None` (any non-empty batch).
+    """
+
+    def __init__(self, tokenizer, height, width, batch_size):
+        self.height = height
+        self.width = width
+        self.batch_size = batch_size
+        self.factor = tokenizer.downsampling_factor
+        self.channels = tokenizer.in_channels
+        self.index_ranges = [int(r) for r in tokenizer.quantizer.index_ranges]
+        self.slots = index_layout(tokenizer.quantizer)["slots"]
+
+    def wrap(self, fn, key, dtype):
+        """A `tf.function` of `key=<tensor of any shape>` that checks it.
+
+        The request reaches the model only through a chain of data
+        dependencies on the checks: one `check_numerics` gate per check
+        (NaN when that check is the first to fail, so the error carries
+        its message), then a reshape to the request's own shape. Graph
+        rewrites may reorder ops without data dependencies (a `tf.cond`
+        or control dependency did not stop oneDNN from aborting on a
+        rank-3 image); they cannot run the model before its input exists.
+        """
+        import tensorflow as tf
+
+        check = self.check_indices if key == "indices" else self.check_images
+
+        def endpoint(value):
+            failed, messages, static = check(value)
+            gate = tf.constant(0.0)
+            for position, message in enumerate(messages):
+                flag = tf.where(tf.equal(failed, position), float("nan"), 0.0)
+                gate = tf.debugging.check_numerics(
+                    gate + flag, f"Rejected request: {message}."
+                )
+            shape = tf.concat([tf.shape(value), tf.zeros([4], tf.int32)], 0)
+            placeholder = [1 if size is None else size for size in static]
+            target = tf.where(tf.equal(failed, -1), shape[:4], placeholder)
+            ready = tf.reshape(value, target + tf.cast(gate, tf.int32))
+            ready.set_shape(static)
+            return fn(ready)
+
+        endpoint.__name__ = getattr(fn, "__name__", "endpoint")
+        function = tf.function(
+            endpoint,
+            input_signature=[tf.TensorSpec(None, dtype, name=key)],
+            autograph=False,
+        )
+        function.get_concrete_function()
+        return function
+
+    def check_images(self, images):
+        import tensorflow as tf
+
+        size = (
+            f"{self.height}x{self.width} (the exported size)"
+            if None not in (self.height, self.width)
+            else f"a multiple of {self.factor} in height and width"
+        )
+        checks = self._shape_checks(
+            images,
+            "images",
+            (self.height, self.width),
+            self.channels,
+            layout=f"(batch, height, width, {self.channels})",
+            size_message=(
+                f"images must be {size}; resize or crop them, or export "
+                "with --image_size=dynamic"
+            ),
+            last_message=(
+                f"images must have {self.channels} channels (channels "
+                "last); convert grayscale to RGB, drop alpha, or transpose "
+                "channels-first images"
+            ),
+        )
+        if images.dtype != tf.uint8:
+            checks.append(
+                (
+                    lambda: tf.reduce_all(tf.math.is_finite(images)),
+                    "images contain NaN or infinite values; check the "
+                    "decoding and scaling of the request",
+                )
+            )
+            checks.append(
+                (
+                    lambda: tf.logical_and(
+                        tf.reduce_min(images) >= -1.001,
+                        tf.reduce_max(images) <= 1.001,
+                    ),
+                    "float images must lie in [-1, 1]; scale [0, 255] "
+                    "images with x / 127.5 - 1 or send uint8 images to "
+                    "the encode_uint8 signature",
+                )
+            )
+        return self._checked(images, checks, (self.height, self.width))
+
+    def check_indices(self, indices):
+        import tensorflow as tf
+
+        grid = tuple(
+            None if size is None else size // self.factor
+            for size in (self.height, self.width)
+        )
+        depth = len(self.index_ranges)
+        grid_text = (
+            f"{grid[0]}x{grid[1]} (the exported size / {self.factor})"
+            if None not in grid
+            else "any size"
+        )
+        checks = self._shape_checks(
+            indices,
+            "indices",
+            grid,
+            depth,
+            layout=f"(batch, height, width, {depth})",
+            size_message=f"the index grid must be {grid_text}",
+            last_message=(
+                f"indices must have depth {depth} per position "
+                f"({', '.join(self.slots)}), as encode_to_indices returns"
+            ),
+        )
+        for slot, (name, bound) in enumerate(
+            zip(self.slots, self.index_ranges)
+        ):
+
+            def in_range(slot=slot, bound=bound):
+                values = indices[..., slot]
+                return tf.logical_and(
+                    tf.reduce_min(values) >= 0, tf.reduce_max(values) < bound
+                )
+
+            checks.append(
+                (
+                    in_range,
+                    f"index slot {slot} ({name}) must lie in [0, {bound}); "
+                    "send indices returned by encode_to_indices",
+                )
+            )
+        return self._checked(indices, checks, grid)
+
+    def _shape_checks(
+        self, value, what, sizes, last, layout, size_message, last_message
+    ):
+        """`(condition_fn, message)` pairs about the shape of `value`.
+
+        The shape is padded to 4 entries, so no check can fail to compute
+        whatever the rank of the request.
+        """
+        import tensorflow as tf
+
+        rank = tf.rank(value)
+        shape = tf.concat([tf.shape(value), tf.zeros([4], tf.int32)], 0)[:4]
+        if self.batch_size is None:
+            batch_ok = shape[0] > 0
+            batch_message = "empty batch: send at least one item"
+        else:
+            batch_ok = tf.equal(shape[0], self.batch_size)
+            batch_message = (
+                f"the batch must hold exactly {self.batch_size} items (the "
+                "exported batch size); export with the default batch size "
+                "to accept any"
+            )
+        size_ok = tf.constant(True)
+        for axis, size in ((1, sizes[0]), (2, sizes[1])):
+            if size is not None:
+                size_ok &= tf.equal(shape[axis], size)
+            elif what == "images":
+                size_ok &= tf.equal(shape[axis] % self.factor, 0)
+                size_ok &= shape[axis] > 0
+        return [
+            (
+                lambda: tf.equal(rank, 4),
+                f"{what} must have rank 4 {layout}; add a batch axis for a "
+                "single item (e.g. x[None])",
+            ),
+            (lambda: batch_ok, batch_message),
+            (lambda: size_ok, size_message),
+            (lambda: tf.equal(shape[3], last), last_message),
+        ]
+
+    def _checked(self, value, checks, sizes):
+        """`(first failed check or -1, the messages, static shape)`.
+
+        The checks run in order, each only when the ones before passed
+        (`tf.cond`), so the range checks never see a malformed shape.
+        """
+        import tensorflow as tf
+
+        def first_failure(position):
+            if position == len(checks):
+                return tf.constant(-1)
+            condition, _ = checks[position]
+            return tf.cond(
+                condition(),
+                lambda: first_failure(position + 1),
+                lambda: tf.constant(position),
+            )
+
+        failed = first_failure(0)
+        last = self.channels
+        if value.dtype == tf.int32:
+            last = len(self.index_ranges)
+        static = (self.batch_size,) + tuple(sizes) + (last,)
+        return failed, [message for _, message in checks], static
 
 
 def _write_archive(archive, path, verbose):
@@ -567,6 +769,20 @@ def _verify(path, tokenizer, height, width, batch_size):
 
 
 # === Helpers ===
+
+
+def make_world_readable(path):
+    """Modes 0755 (folders) and 0644 (files) under `path`, like a model dir.
+
+    `tempfile.mkdtemp` creates 0700 folders: a server running as another
+    user could not read the version folder.
+    """
+    os.chmod(path, 0o755)
+    for root, folders, files in os.walk(path):
+        for name in folders:
+            os.chmod(os.path.join(root, name), 0o755)
+        for name in files:
+            os.chmod(os.path.join(root, name), 0o644)
 
 
 def _versions():

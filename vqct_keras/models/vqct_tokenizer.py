@@ -1,11 +1,11 @@
 """The VQCT image tokenizer: encoder, part-of-speech quantizer, decoder."""
 
 import keras
-import numpy as np
 from keras import ops
 
 from vqct_keras.api_export import vqct_export
 from vqct_keras.layers.torch_conv2d import torch_like_conv2d
+from vqct_keras.models import input_contract
 from vqct_keras.models.vqgan_decoder import VQGANDecoder
 from vqct_keras.models.vqgan_encoder import VQGANEncoder
 
@@ -158,29 +158,61 @@ class VQCTTokenizer(keras.Model):
         outputs["reconstruction"] = self.decode(
             outputs["quantized"], training=training
         )
+        if not training:
+            # Inside compiled code (`predict`) an invalid image cannot
+            # raise: its reconstruction is NaN and its indices are -1.
+            _, valid = input_contract.image_flags(images)
+            outputs["reconstruction"] = input_contract.mark_invalid(
+                outputs["reconstruction"], valid, float("nan")
+            )
+            outputs["indices"] = input_contract.mark_invalid(
+                outputs["indices"], valid, -1
+            )
         return outputs
 
     def encode(self, images, training=False):
-        """Quantized latents `(B, h, w, latent_channels)` of images."""
+        """Quantized latents `(B, h, w, latent_channels)` of images.
+
+        Inside compiled code the latents of an image with NaN/inf pixels
+        or values outside `[-1, 1]` are NaN (outside, a `ValueError`).
+        """
         self._check_images(images)
         latents = self.quant_conv(self.encoder(images, training=training))
-        return self.quantizer(latents, training=training)["quantized"]
+        quantized = self.quantizer(latents, training=training)["quantized"]
+        _, valid = input_contract.image_flags(images)
+        return input_contract.mark_invalid(quantized, valid, float("nan"))
 
     def encode_to_indices(self, images):
-        """Code indices `(B, h, w, index_depth)` int32 of images."""
+        """Code indices `(B, h, w, index_depth)` int32 of images.
+
+        Inside compiled code the indices of an image with NaN/inf pixels
+        or values outside `[-1, 1]` are all `-1` (outside, a `ValueError`).
+        """
         self._check_images(images)
         latents = self.quant_conv(self.encoder(images, training=False))
-        return self.quantizer(latents, training=False)["indices"]
+        indices = self.quantizer(latents, training=False)["indices"]
+        _, valid = input_contract.image_flags(images)
+        return input_contract.mark_invalid(indices, valid, -1)
 
     def decode(self, quantized, training=False):
         """Images from quantized latents."""
         return self.decoder(self.post_quant_conv(quantized), training=training)
 
     def decode_from_indices(self, indices):
-        """Images from code indices `(B, h, w, index_depth)`."""
+        """Images from code indices `(B, h, w, index_depth)`.
+
+        Indices outside their slot's range raise a `ValueError`; inside
+        compiled code, where nothing can raise, the images of such items
+        are NaN (the lookup never wraps around).
+        """
         self._check_indices(indices)
-        codes = self.quantizer.indices_to_codes(indices)
-        return self.decode(ops.cast(codes, self.compute_dtype))
+        ranges = self.quantizer.index_ranges
+        valid = input_contract.index_flags(indices, ranges)
+        codes = self.quantizer.indices_to_codes(
+            input_contract.clip_indices(indices, ranges)
+        )
+        images = self.decode(ops.cast(codes, self.compute_dtype))
+        return input_contract.mark_invalid(images, valid, float("nan"))
 
     # === Words ===
 
@@ -227,63 +259,14 @@ class VQCTTokenizer(keras.Model):
     # === Input checks ===
 
     def _check_images(self, images):
-        shape = tuple(images.shape)
-        if len(shape) != 4:
-            raise ValueError(
-                "Expected images of shape (batch, height, width, "
-                f"{self.in_channels}); got rank {len(shape)} shape {shape}. "
-                "Add a batch axis with `images[None]` for a single image."
-            )
-        if shape[-1] != self.in_channels:
-            raise ValueError(
-                f"Expected {self.in_channels} image channels (channels "
-                f"last); got shape {shape}. Convert grayscale to RGB, drop "
-                "alpha, or transpose channels-first images with "
-                "`ops.transpose(images, (0, 2, 3, 1))`."
-            )
-        dtype = keras.backend.standardize_dtype(images.dtype)
-        if "float" not in dtype:
-            raise ValueError(
-                f"Expected float images in [-1, 1]; got dtype {dtype}. "
-                "Convert uint8 images with `images / 127.5 - 1.0`."
-            )
-        factor = self.downsampling_factor
-        for size in shape[1:3]:
-            if size is not None and size % factor:
-                raise ValueError(
-                    f"Image height and width must be divisible by the "
-                    f"downsampling factor {factor}; got shape {shape}. "
-                    "Resize or crop the images."
-                )
-        if isinstance(images, np.ndarray) and images.size:
-            low, high = float(images.min()), float(images.max())
-            if low < -1.001 or high > 1.001:
-                raise ValueError(
-                    f"Expected image values in [-1, 1]; got [{low:.3g}, "
-                    f"{high:.3g}]. Scale [0, 255] images with "
-                    "`images / 127.5 - 1.0` and [0, 1] images with "
-                    "`images * 2 - 1`."
-                )
+        input_contract.check_image_shape(
+            images, self.in_channels, self.downsampling_factor
+        )
+        input_contract.check_image_values(images)
 
     def _check_indices(self, indices):
-        shape = tuple(indices.shape)
-        depth = self.quantizer.index_depth
-        if len(shape) != 4 or shape[-1] != depth:
-            raise ValueError(
-                f"Expected indices of shape (batch, height, width, {depth}); "
-                f"got {shape}."
-            )
-        dtype = keras.backend.standardize_dtype(indices.dtype)
-        if "int" not in dtype:
-            raise ValueError(f"Expected integer indices; got dtype {dtype}.")
-        if isinstance(indices, np.ndarray) and indices.size:
-            for slot, bound in enumerate(self.quantizer.index_ranges):
-                values = indices[..., slot]
-                if values.min() < 0 or values.max() >= bound:
-                    raise ValueError(
-                        f"Index slot {slot} must lie in [0, {bound}); got "
-                        f"values in [{values.min()}, {values.max()}]."
-                    )
+        input_contract.check_index_shape(indices, self.quantizer.index_depth)
+        input_contract.check_index_values(indices, self.quantizer.index_ranges)
 
     # === Config ===
 

@@ -33,6 +33,11 @@ def test_step(trainer, *args):
     raise NotImplementedError(f"Unsupported backend {backend!r}.")
 
 
+def _images(trainer, data):
+    """The batch's images (blank if invalid) and the bad-batch flags."""
+    return trainer.checked_images(trainer.images_from(data))
+
+
 def _logs(trainer, values):
     return {name: trainer.trackers[name].result() for name in values}
 
@@ -43,7 +48,7 @@ def _logs(trainer, values):
 def _tensorflow_train_step(trainer, data):
     import tensorflow as tf
 
-    images = trainer.images_from(data)
+    images, flags = _images(trainer, data)
     replicas = tf.distribute.get_strategy().num_replicas_in_sync
     tokenizer, discriminator = trainer.tokenizer, trainer.discriminator
     factor = trainer.discriminator_factor(trainer.step)
@@ -101,13 +106,14 @@ def _tensorflow_train_step(trainer, data):
         d_weight=d_weight,
         disc_factor=factor,
         d_loss=d_loss,
+        **flags,
     )
     return _tensorflow_track(trainer, values)
 
 
 def _tensorflow_test_step(trainer, data):
     return _tensorflow_track(
-        trainer, _evaluate(trainer, trainer.images_from(data))
+        trainer, _evaluate(trainer, *_images(trainer, data))
     )
 
 
@@ -139,7 +145,7 @@ def _step_values(trainer, terms, outputs, logits_real, logits_fake, **extra):
     return values
 
 
-def _evaluate(trainer, images):
+def _evaluate(trainer, images, flags):
     """Losses without updates (the adaptive weight is not defined here)."""
     outputs = trainer.tokenizer(images, training=False)
     logits_fake = trainer.discriminator(
@@ -161,6 +167,7 @@ def _evaluate(trainer, images):
         d_weight=d_weight,
         disc_factor=factor,
         d_loss=d_loss,
+        **flags,
     )
 
 
@@ -281,7 +288,7 @@ def _jax_train_step(trainer, state, data):
     import jax
 
     state = _JaxState(trainer, state)
-    images = trainer.images_from(data)
+    images, flags = _images(trainer, data)
     tokenizer, discriminator = trainer.tokenizer, trainer.discriminator
     g_opt_vars, d_opt_vars = state.optimizer_split()
     iterations_index = [id(v) for v in trainer.g_optimizer.variables].index(
@@ -358,6 +365,7 @@ def _jax_train_step(trainer, state, data):
         d_weight=d_weight,
         disc_factor=factor,
         d_loss=d_loss,
+        **flags,
     )
     logs = state.update_metrics(values)
     return logs, state.as_tuple()
@@ -369,7 +377,7 @@ def _jax_test_step(trainer, state, data):
         zip(trainer.non_trainable_variables, non_trainable)
     )
     with keras.StatelessScope(state_mapping=mapping):
-        values = _evaluate(trainer, trainer.images_from(data))
+        values = _evaluate(trainer, *_images(trainer, data))
     logs, metrics_variables = _stateless_update_metrics(
         trainer, metrics_variables, values
     )

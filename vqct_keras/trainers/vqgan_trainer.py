@@ -6,6 +6,9 @@ from keras import ops
 
 from vqct_keras import losses
 from vqct_keras.api_export import vqct_export
+from vqct_keras.models import input_contract
+from vqct_keras.trainers.bad_batch_stop import BAD_BATCH_LOGS
+from vqct_keras.trainers.bad_batch_stop import BadBatchStop
 
 # Per-step values logged by `fit`, in display order.
 LOG_NAMES = (
@@ -22,7 +25,7 @@ LOG_NAMES = (
     "d_loss",
     "logits_real",
     "logits_fake",
-)
+) + BAD_BATCH_LOGS
 
 
 class OptimizerPair:
@@ -250,6 +253,52 @@ class VQGANTrainer(keras.Model):
     def adaptive_weight(self, nll_grad, g_grad):
         return losses.adaptive_weight(
             nll_grad, g_grad, self.disc_weight, self.max_adaptive_weight
+        )
+
+    def checked_images(self, images):
+        """`(images, flags)`: a blank batch replaces an invalid one.
+
+        Reduces the batch to two scalars (finite, in `[-1, 1]`), the only
+        check a compiled step can afford on every backend. An invalid
+        batch is replaced by zeros, so the weights stay finite, and
+        `flags` (`nonfinite_batches`, `out_of_range_batches`: 0 or 1) let
+        `BadBatchStop` stop training with a clear message.
+        """
+        finite, valid = input_contract.image_flags(images)
+        all_finite = ops.all(finite)
+        all_valid = ops.all(valid)
+        images = ops.where(all_valid, images, ops.zeros_like(images))
+        flags = {
+            "nonfinite_batches": ops.cast(
+                ops.logical_not(all_finite), "float32"
+            ),
+            "out_of_range_batches": ops.cast(
+                ops.logical_and(all_finite, ops.logical_not(all_valid)),
+                "float32",
+            ),
+        }
+        return images, flags
+
+    def fit(self, *args, callbacks=None, **kwargs):
+        """`keras.Model.fit`, stopping at the first invalid batch.
+
+        Adds a `BadBatchStop` unless a callback with
+        `stops_on_bad_batches = True` is among `callbacks`.
+        """
+        callbacks = list(callbacks or [])
+        if not any(
+            getattr(callback, "stops_on_bad_batches", False)
+            for callback in callbacks
+        ):
+            callbacks.append(BadBatchStop())
+        return super().fit(*args, callbacks=callbacks, **kwargs)
+
+    def save(self, filepath, *args, **kwargs):
+        raise NotImplementedError(
+            "A VQGANTrainer is not saved as a whole: save the tokenizer with "
+            "`trainer.tokenizer.save('tokenizer.keras')` (the serving "
+            "artifact), and the full training state with "
+            "`trainer.state_arrays()` (what training/train.py checkpoints)."
         )
 
     @staticmethod
