@@ -634,7 +634,7 @@ def measure_quantizer(config, repeats):
         "quantizer_forward_ms": 1e3 * timed(forward, repeats),
         "gcn_ms": 1e3 * timed(gcn, repeats),
     }
-    cached = getattr(codebook, "inference_codebook", None)
+    cached = getattr(quantizer, "inference_codebooks", None)
     if cached is not None:
         _block(cached())
         results["codebook_cache_hit_ms"] = 1e3 * timed(cached, repeats)

@@ -1,5 +1,7 @@
 """The VQCT image tokenizer: encoder, part-of-speech quantizer, decoder."""
 
+import contextlib
+
 import keras
 import numpy as np
 from keras import ops
@@ -120,6 +122,7 @@ class VQCTTokenizer(keras.Model):
         self.decoder = VQGANDecoder(
             out_channels=in_channels, name="decoder", **architecture
         )
+        self._inference_state = _InferenceState()
 
     # === Properties ===
 
@@ -155,7 +158,8 @@ class VQCTTokenizer(keras.Model):
     def call(self, images, training=None):
         self._check_images(images)
         latents = self.quant_conv(self.encoder(images, training=training))
-        outputs = dict(self.quantizer(latents, training=training))
+        codebooks = None if training else self._inference_state.codebooks
+        outputs = dict(self._quantize(latents, training, codebooks))
         outputs["reconstruction"] = self.decode(
             outputs["quantized"], training=training
         )
@@ -168,20 +172,96 @@ class VQCTTokenizer(keras.Model):
         return self.quantizer(latents, training=training)["quantized"]
 
     def encode_to_indices(self, images):
-        """Code indices `(B, h, w, index_depth)` int32 of images."""
+        """Code indices `(B, h, w, index_depth)` int32 of images.
+
+        Called eagerly, this runs a function compiled once per input
+        signature (`tf.function` / `jax.jit`) with the cached inference
+        codebook (`inference_codebooks()`). Inside a traced function, or
+        with `tokenizer.run_eagerly = True` (for debugging), it runs op by
+        op.
+        """
         self._check_images(images)
-        latents = self.quant_conv(self.encoder(images, training=False))
-        return self.quantizer(latents, training=False)["indices"]
+        return self._inference_call("_encode_to_indices", images)
 
     def decode(self, quantized, training=False):
         """Images from quantized latents."""
         return self.decoder(self.post_quant_conv(quantized), training=training)
 
     def decode_from_indices(self, indices):
-        """Images from code indices `(B, h, w, index_depth)`."""
+        """Images from code indices `(B, h, w, index_depth)`.
+
+        Compiled and cached like `encode_to_indices`.
+        """
         self._check_indices(indices)
-        codes = self.quantizer.indices_to_codes(indices)
+        return self._inference_call("_decode_from_indices", indices)
+
+    # === Fast inference: compiled calls, cached codebook ===
+
+    def inference_codebooks(self):
+        """The quantizer's inference codebooks, or `None` if it has none.
+
+        For VQCT, the GCN output, computed once per change of the
+        transfer network's weights (see
+        `PartOfSpeechQuantizer.inference_codebooks`). Training never uses
+        it: there the codebook is recomputed, with dropout, at every step.
+        """
+        method = getattr(self.quantizer, "inference_codebooks", None)
+        return None if method is None else method()
+
+    def predict(self, x, *args, **kwargs):
+        with self._cached_codebooks():
+            return super().predict(x, *args, **kwargs)
+
+    def predict_on_batch(self, x):
+        with self._cached_codebooks():
+            return super().predict_on_batch(x)
+
+    @contextlib.contextmanager
+    def _cached_codebooks(self):
+        """Inference calls traced inside use the cached codebooks.
+
+        The cached tensors become constants of what is traced (the
+        predict function, an exported endpoint); the predict function is
+        traced again whenever the cache holds a new value.
+        """
+        state = self._inference_state
+        codebooks = self.inference_codebooks()
+        if codebooks is not None and codebooks is not state.traced_with:
+            self.predict_function = None
+            state.traced_with = codebooks
+        previous, state.codebooks = state.codebooks, codebooks
+        try:
+            yield codebooks
+        finally:
+            state.codebooks = previous
+
+    def _inference_call(self, method_name, inputs):
+        from vqct_keras.trainers import backend_steps
+
+        method = getattr(self, method_name)
+        if backend_steps.is_traced(inputs):
+            return method(inputs, self._inference_state.codebooks)
+        codebooks = self.inference_codebooks()
+        inputs = ops.convert_to_tensor(inputs)
+        if self.run_eagerly:
+            return method(inputs, codebooks)
+        return backend_steps.compiled_call(self, method_name, inputs, codebooks)
+
+    def _encode_to_indices(self, images, codebooks=None):
+        latents = self.quant_conv(self.encoder(images, training=False))
+        return self._quantize(latents, False, codebooks)["indices"]
+
+    def _decode_from_indices(self, indices, codebooks=None):
+        if codebooks is None:
+            codes = self.quantizer.indices_to_codes(indices)
+        else:
+            codes = self.quantizer.indices_to_codes(indices, codebooks)
         return self.decode(ops.cast(codes, self.compute_dtype))
+
+    def _quantize(self, latents, training, codebooks):
+        if codebooks is None:
+            return self.quantizer(latents, training=training)
+        return self.quantizer(latents, training=training, codebooks=codebooks)
 
     # === Input checks ===
 
@@ -270,3 +350,11 @@ class VQCTTokenizer(keras.Model):
             config["quantizer"]
         )
         return cls(**config)
+
+
+class _InferenceState:
+    """Codebooks for traced inference calls (a plain object: not saved)."""
+
+    def __init__(self):
+        self.codebooks = None
+        self.traced_with = None
