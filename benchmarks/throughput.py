@@ -370,6 +370,18 @@ def peak_rss_gib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
+def current_rss_gib():
+    """Resident memory now (Linux `VmRSS`), or the peak elsewhere."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 2**20
+    except OSError:
+        pass
+    return peak_rss_gib()
+
+
 # === Analytic FLOPs ===
 
 
@@ -513,6 +525,7 @@ def measure_train(config, repeats):
     from vqct_keras.models.patch_discriminator import PatchDiscriminator
     from vqct_keras.trainers.vqgan_trainer import VQGANTrainer
 
+    memory = {"imports": current_rss_gib()}
     keras.utils.set_random_seed(0)
     start = time.perf_counter()
     tokenizer = build_tokenizer(config)
@@ -521,7 +534,9 @@ def measure_train(config, repeats):
     )
     size = config["image_size"]
     discriminator.build((None, size, size, 3))
+    memory["models"] = current_rss_gib()
     lpips, pretrained = perceptual_loss()
+    memory["lpips"] = current_rss_gib()
     trainer = VQGANTrainer(
         tokenizer,
         discriminator,
@@ -533,12 +548,16 @@ def measure_train(config, repeats):
         keras.optimizers.Adam(1e-4, beta_1=0.5, beta_2=0.9),
     )
     build_seconds = time.perf_counter() - start
+    memory["optimizers"] = current_rss_gib()
     images = random_images(config, config["batch_size"])
     start = time.perf_counter()
     logs = trainer.train_on_batch(images, return_dict=True)
     first_step = time.perf_counter() - start
+    memory["first_step"] = current_rss_gib()
+    memory["first_step_peak"] = peak_rss_gib()
     trainer.train_on_batch(images)
     step = timed(lambda: trainer.train_on_batch(images), repeats)
+    memory["steps"] = current_rss_gib()
     flops, tokenizer_forward = training_flops(tokenizer, discriminator, config)
     return {
         "train_images_per_s": config["batch_size"] / step,
@@ -549,6 +568,7 @@ def measure_train(config, repeats):
         "train_gflop_per_image": flops / 1e9,
         "train_lpips_pretrained": pretrained,
         "train_d_weight": float(logs["d_weight"]),
+        "train_rss_stages_gib": memory,
         "tokenizer_parameters": int(tokenizer.count_params()),
         "discriminator_parameters": int(discriminator.count_params()),
     }
@@ -829,6 +849,16 @@ def render_markdown(report):
                     ratio = value / official if higher else official / value
                 row += f" {ratio:.2f}x |" if ratio is not None else " n/a |"
         lines.append(row)
+    lines += [
+        "",
+        "Resident memory of the training process after each stage "
+        "(GiB; `first_step_peak` is the peak so far):",
+        "",
+    ]
+    for backend in backends:
+        stages = report["results"][backend].get("train_rss_stages_gib", {})
+        cells = ", ".join(f"{k} {v:.2f}" for k, v in stages.items())
+        lines.append(f"- {backend}: {cells}")
     lines += [
         "",
         "Ratios are ours / official for rates and official / ours for "

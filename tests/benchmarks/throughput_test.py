@@ -49,9 +49,9 @@ def test_markdown_table_has_every_row(report):
     table = [line for line in text.splitlines() if line.startswith("| ")]
     assert table[0].startswith("| figure | unit |")
     assert f"ours, {backend}" in table[0]
-    # Header + one line per figure, no "n/a" cells.
-    assert len(table) == 1 + len(rows)
-    for line, (_, label, *_) in zip(table[1:], rows):
+    # Header, rule, one line per figure; no "n/a" cells.
+    assert len(table) == 2 + len(rows)
+    for line, (_, label, *_) in zip(table[2:], rows):
         assert line.startswith(f"| {label} |")
         assert "n/a" not in line
     assert "load average" in text
