@@ -25,7 +25,9 @@ class VQCTTokenizer(keras.Model):
     `D = quantizer.index_depth`; for VQCT each position holds
     `[adj_1, ..., adj_k, noun]` (local indices into the adjective and the
     noun codebook). `decode_from_indices(encode_to_indices(x))` equals the
-    reconstruction of `x` exactly (inference mode).
+    reconstruction of `x` exactly (inference mode) when both run op by op
+    (`run_eagerly = True`); the default compiled calls agree with it to
+    float32 rounding.
 
     Args:
         quantizer: a `PartOfSpeechQuantizer` or `VectorQuantizer` layer.
