@@ -145,3 +145,28 @@ def test_cache_refreshes_after_fit():
     assert computations(tokenizer) == 2
     np.testing.assert_array_equal(after, recomputed_indices(tokenizer, x))
     del before
+
+
+@pytest.mark.large
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow",
+    reason="with JAX the archive tracks every variable (jax2tf)",
+)
+def test_export_stores_the_computed_codebook_as_a_constant(tmp_path):
+    import tensorflow as tf
+
+    from vqct_keras.export import export_for_serving
+
+    tokenizer = tiny_tokenizer()
+    x = images()
+    saved = export_for_serving(tokenizer, str(tmp_path / "serving"))
+    loaded = tf.saved_model.load(saved)
+    prior_shape = tuple(
+        tokenizer.quantizer.transferred_codebook.prior_vectors.shape
+    )
+    shapes = [tuple(variable.shape) for variable in loaded.variables]
+    assert prior_shape not in shapes
+    indices = loaded.signatures["encode_to_indices"](images=tf.constant(x))
+    np.testing.assert_array_equal(
+        indices["indices"].numpy(), recomputed_indices(tokenizer, x)
+    )
