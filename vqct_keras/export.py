@@ -141,8 +141,11 @@ def export_for_serving(
     # A hidden, non-numeric name: TF Serving ignores it while it is written.
     staging_dir = tempfile.mkdtemp(prefix=".export-", dir=parent)
     try:
-        archive = _build_archive(tokenizer, height, width, batch_size)
-        _write_archive(archive, staging_dir, verbose)
+        # The endpoints use the inference codebook computed here: the
+        # SavedModel stores it as a constant (no GCN per serving call).
+        with tokenizer._cached_codebooks():
+            archive = _build_archive(tokenizer, height, width, batch_size)
+            _write_archive(archive, staging_dir, verbose)
         if verify:
             _verify(staging_dir, tokenizer, height, width, batch_size)
         info = export_info(tokenizer, height, width, batch_size)

@@ -8,6 +8,7 @@ from keras import ops
 
 from vqct_keras.api_export import vqct_export
 from vqct_keras.graph import normalized_adjacency
+from vqct_keras.layers.codebook_cache import CodebookCache
 from vqct_keras.layers.quantizer_ops import quantization_losses
 from vqct_keras.layers.quantizer_ops import squared_distances
 from vqct_keras.layers.quantizer_ops import straight_through
@@ -132,6 +133,7 @@ class PartOfSpeechQuantizer(keras.layers.Layer):
             name="transferred_codebook",
         )
         self.vocabulary = None
+        self._inference_cache = CodebookCache()
 
     usage_names = ("adjective_usage", "noun_usage")
 
@@ -269,14 +271,31 @@ class PartOfSpeechQuantizer(keras.layers.Layer):
         codes = self.transferred_codebook.codebook(training=training)
         return codes[: self.num_adjectives], codes[self.num_adjectives :]
 
-    def call(self, latents, training=None):
+    def inference_codebooks(self):
+        """`codebooks(training=False)`, computed once per change of weights.
+
+        The GCN output depends only on the transfer network's weights, so
+        at inference it is computed once and reused until one of them
+        changes (checked by value at every call, see `CodebookCache`): the
+        fast path of `VQCTTokenizer.encode_to_indices`,
+        `decode_from_indices` and `predict`. Call it eagerly; training
+        always recomputes the codebook (dropout, gradients).
+        """
+        layer = self.transferred_codebook
+        return self._inference_cache.get(
+            layer.weights, lambda: self.codebooks(training=False)
+        )
+
+    def call(self, latents, training=None, codebooks=None):
         if latents.shape[-1] != self.latent_channels:
             raise ValueError(
                 f"PartOfSpeechQuantizer expects latents with "
                 f"2 * embed_dim = {self.latent_channels} channels; got "
                 f"shape {tuple(latents.shape)}."
             )
-        adjective_codes, noun_codes = self.codebooks(training=bool(training))
+        if codebooks is None:
+            codebooks = self.codebooks(training=bool(training))
+        adjective_codes, noun_codes = codebooks
         spatial = tuple(ops.shape(latents)[:-1])
         adjective_latents = latents[..., : self.embed_dim]
         noun_latents = latents[..., self.embed_dim :]
@@ -349,13 +368,16 @@ class PartOfSpeechQuantizer(keras.layers.Layer):
         noun = ops.take(noun_codes, flat_indices[:, -1], axis=0)
         return adjective, noun
 
-    def indices_to_codes(self, indices):
+    def indices_to_codes(self, indices, codebooks=None):
         """Latents `(..., 2 * embed_dim)` from indices `(..., top_k + 1)`.
 
         Uses the deterministic (inference) codebook, so it reproduces the
-        `quantized` output of an inference call exactly.
+        `quantized` output of an inference call exactly. `codebooks`, e.g.
+        from `inference_codebooks()`, skips recomputing it.
         """
-        adjective_codes, noun_codes = self.codebooks(training=False)
+        if codebooks is None:
+            codebooks = self.codebooks(training=False)
+        adjective_codes, noun_codes = codebooks
         indices = ops.cast(indices, "int32")
         spatial = tuple(ops.shape(indices)[:-1])
         flat = ops.reshape(indices, (-1, self.index_depth))
@@ -363,7 +385,7 @@ class PartOfSpeechQuantizer(keras.layers.Layer):
         codes = ops.concatenate([adjective, noun], axis=-1)
         return ops.reshape(codes, spatial + (self.latent_channels,))
 
-    def compute_output_spec(self, latents, training=None):
+    def compute_output_spec(self, latents, training=None, codebooks=None):
         spatial = tuple(latents.shape[:-1])
         scalar = keras.KerasTensor((), dtype="float32")
         return {

@@ -186,14 +186,15 @@ class LPIPS(keras.layers.Layer):
     def call(self, images_0, images_1, training=None):
         images_0 = ops.cast(images_0, self.compute_dtype)
         images_1 = ops.cast(images_1, self.compute_dtype)
-        batch_size = ops.shape(images_0)[0]
-        # One VGG pass over both batches.
-        stacked = ops.concatenate([images_0, images_1], axis=0)
+        # Two VGG passes, not one over the concatenated batches: as a loss,
+        # `images_0` (the originals) needs no gradient, and separate passes
+        # let autodiff skip its backward (1.7x faster forward + backward at
+        # 64 px on TF, 1.35x on JAX; docs/performance.md).
         distance = 0.0
-        for index, features in enumerate(self._features(stacked)):
-            normalized = self._normalize(features)
+        pairs = zip(self._features(images_0), self._features(images_1))
+        for index, (features_0, features_1) in enumerate(pairs):
             squared_difference = ops.square(
-                normalized[:batch_size] - normalized[batch_size:]
+                self._normalize(features_0) - self._normalize(features_1)
             )
             if self.head_dropout:
                 squared_difference = self.dropouts[index](

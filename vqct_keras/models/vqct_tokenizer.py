@@ -1,5 +1,7 @@
 """The VQCT image tokenizer: encoder, part-of-speech quantizer, decoder."""
 
+import contextlib
+
 import keras
 from keras import ops
 
@@ -24,7 +26,9 @@ class VQCTTokenizer(keras.Model):
     `D = quantizer.index_depth`; for VQCT each position holds
     `[adj_1, ..., adj_k, noun]` (local indices into the adjective and the
     noun codebook). `decode_from_indices(encode_to_indices(x))` equals the
-    reconstruction of `x` exactly (inference mode).
+    reconstruction of `x` exactly (inference mode) when both run op by op
+    (`run_eagerly = True`); the default compiled calls agree with it to
+    float32 rounding.
 
     Args:
         quantizer: a `PartOfSpeechQuantizer` or `VectorQuantizer` layer.
@@ -119,6 +123,7 @@ class VQCTTokenizer(keras.Model):
         self.decoder = VQGANDecoder(
             out_channels=in_channels, name="decoder", **architecture
         )
+        self._inference_state = _InferenceState()
 
     # === Properties ===
 
@@ -154,7 +159,8 @@ class VQCTTokenizer(keras.Model):
     def call(self, images, training=None):
         self._check_images(images)
         latents = self.quant_conv(self.encoder(images, training=training))
-        outputs = dict(self.quantizer(latents, training=training))
+        codebooks = None if training else self._inference_state.codebooks
+        outputs = dict(self._quantize(latents, training, codebooks))
         outputs["reconstruction"] = self.decode(
             outputs["quantized"], training=training
         )
@@ -185,14 +191,16 @@ class VQCTTokenizer(keras.Model):
     def encode_to_indices(self, images):
         """Code indices `(B, h, w, index_depth)` int32 of images.
 
-        Inside compiled code the indices of an image with NaN/inf pixels
-        or values outside `[-1, 1]` are all `-1` (outside, a `ValueError`).
+        Called eagerly, this runs a function compiled once per input
+        signature (`tf.function` / `jax.jit`) with the cached inference
+        codebook (`inference_codebooks()`). Inside a traced function, or
+        with `tokenizer.run_eagerly = True` (for debugging), it runs op by
+        op. Inside compiled code the indices of an image with NaN/inf
+        pixels or values outside `[-1, 1]` are all `-1` (outside, a
+        `ValueError`).
         """
         self._check_images(images)
-        latents = self.quant_conv(self.encoder(images, training=False))
-        indices = self.quantizer(latents, training=False)["indices"]
-        _, valid = input_contract.image_flags(images)
-        return input_contract.mark_invalid(indices, valid, -1)
+        return self._inference_call("_encode_to_indices", images)
 
     def decode(self, quantized, training=False):
         """Images from quantized latents."""
@@ -201,18 +209,87 @@ class VQCTTokenizer(keras.Model):
     def decode_from_indices(self, indices):
         """Images from code indices `(B, h, w, index_depth)`.
 
-        Indices outside their slot's range raise a `ValueError`; inside
-        compiled code, where nothing can raise, the images of such items
-        are NaN (the lookup never wraps around).
+        Compiled and cached like `encode_to_indices`. Indices outside
+        their slot's range raise a `ValueError`; inside compiled code,
+        where nothing can raise, the images of such items are NaN (the
+        lookup never wraps around).
         """
         self._check_indices(indices)
+        return self._inference_call("_decode_from_indices", indices)
+
+    # === Fast inference: compiled calls, cached codebook ===
+
+    def inference_codebooks(self):
+        """The quantizer's inference codebooks, or `None` if it has none.
+
+        For VQCT, the GCN output, computed once per change of the
+        transfer network's weights (see
+        `PartOfSpeechQuantizer.inference_codebooks`). Training never uses
+        it: there the codebook is recomputed, with dropout, at every step.
+        """
+        method = getattr(self.quantizer, "inference_codebooks", None)
+        return None if method is None else method()
+
+    def predict(self, x, *args, **kwargs):
+        with self._cached_codebooks():
+            return super().predict(x, *args, **kwargs)
+
+    def predict_on_batch(self, x):
+        with self._cached_codebooks():
+            return super().predict_on_batch(x)
+
+    @contextlib.contextmanager
+    def _cached_codebooks(self):
+        """Inference calls traced inside use the cached codebooks.
+
+        The cached tensors become constants of what is traced (the
+        predict function, an exported endpoint); the predict function is
+        traced again whenever the cache holds a new value.
+        """
+        state = self._inference_state
+        codebooks = self.inference_codebooks()
+        if codebooks is not None and codebooks is not state.traced_with:
+            self.predict_function = None
+            state.traced_with = codebooks
+        previous, state.codebooks = state.codebooks, codebooks
+        try:
+            yield codebooks
+        finally:
+            state.codebooks = previous
+
+    def _inference_call(self, method_name, inputs):
+        from vqct_keras.trainers import backend_steps
+
+        method = getattr(self, method_name)
+        if backend_steps.is_traced(inputs):
+            return method(inputs, self._inference_state.codebooks)
+        codebooks = self.inference_codebooks()
+        inputs = ops.convert_to_tensor(inputs)
+        if self.run_eagerly:
+            return method(inputs, codebooks)
+        return backend_steps.compiled_call(self, method_name, inputs, codebooks)
+
+    def _encode_to_indices(self, images, codebooks=None):
+        latents = self.quant_conv(self.encoder(images, training=False))
+        indices = self._quantize(latents, False, codebooks)["indices"]
+        _, valid = input_contract.image_flags(images)
+        return input_contract.mark_invalid(indices, valid, -1)
+
+    def _decode_from_indices(self, indices, codebooks=None):
         ranges = self.quantizer.index_ranges
         valid = input_contract.index_flags(indices, ranges)
-        codes = self.quantizer.indices_to_codes(
-            input_contract.clip_indices(indices, ranges)
-        )
+        indices = input_contract.clip_indices(indices, ranges)
+        if codebooks is None:
+            codes = self.quantizer.indices_to_codes(indices)
+        else:
+            codes = self.quantizer.indices_to_codes(indices, codebooks)
         images = self.decode(ops.cast(codes, self.compute_dtype))
         return input_contract.mark_invalid(images, valid, float("nan"))
+
+    def _quantize(self, latents, training, codebooks):
+        if codebooks is None:
+            return self.quantizer(latents, training=training)
+        return self.quantizer(latents, training=training, codebooks=codebooks)
 
     # === Words ===
 
@@ -294,3 +371,11 @@ class VQCTTokenizer(keras.Model):
             config["quantizer"]
         )
         return cls(**config)
+
+
+class _InferenceState:
+    """Codebooks for traced inference calls (a plain object: not saved)."""
+
+    def __init__(self):
+        self.codebooks = None
+        self.traced_with = None

@@ -4,6 +4,10 @@ This is the one module of vqct_keras with TensorFlow- and JAX-specific code:
 `GradientTape` and `tf.distribute` for TensorFlow, `stateless_call` and
 `jax.vjp` for JAX. Everything else (losses, the adaptive weight, logging)
 comes from `VQGANTrainer` and `vqct_keras.losses` in `keras.ops`.
+
+It also compiles the tokenizer's public inference calls
+(`compiled_call`: `tf.function` / `jax.jit`), the only other place where
+the backends differ.
 """
 
 import keras
@@ -382,3 +386,92 @@ def _jax_test_step(trainer, state, data):
         trainer, metrics_variables, values
     )
     return logs, (trainable, non_trainable, metrics_variables)
+
+
+# === Compiled inference calls (VQCTTokenizer.encode_to_indices, ...) ===
+
+
+def is_traced(*values):
+    """Whether the caller runs inside a traced function.
+
+    True inside `tf.function`, inside `jax.jit` (a `values` leaf is a
+    tracer) and inside a `keras.StatelessScope`; then an inference call
+    must run op by op in the enclosing trace, with no cache.
+    """
+    from keras.src.backend.common.stateless_scope import in_stateless_scope
+
+    if in_stateless_scope():
+        return True
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return not tf.executing_eagerly()
+    if backend == "jax":
+        import jax
+
+        return any(
+            isinstance(value, jax.core.Tracer)
+            for value in keras.tree.flatten(values)
+        )
+    return False
+
+
+class _CompiledCalls:
+    """Compiled methods of one model (a plain object: never saved)."""
+
+    def __init__(self):
+        self.functions = {}
+
+
+def compiled_call(model, method_name, *args):
+    """`getattr(model, method_name)(*args)`, compiled once per signature.
+
+    TensorFlow: a `tf.function` (retraced per new input signature, with
+    `reduce_retracing`), which reads the model's variables live. JAX:
+    `jax.jit` of a stateless version of the method that takes the
+    variables' values as arguments, so a later weight change is seen
+    without retracing. Other backends run the method as it is.
+    """
+    backend = keras.backend.backend()
+    if backend not in ("tensorflow", "jax"):
+        return getattr(model, method_name)(*args)
+    calls = model.__dict__.get("_compiled_calls")
+    if calls is None:
+        calls = _CompiledCalls()
+        model._compiled_calls = calls
+    function = calls.functions.get(method_name)
+    if function is None:
+        method = getattr(model, method_name)
+        if backend == "tensorflow":
+            function = _tensorflow_compiled(method)
+        else:
+            function = _jax_compiled(model, method)
+        calls.functions[method_name] = function
+    return function(*args)
+
+
+def _tensorflow_compiled(method):
+    import tensorflow as tf
+
+    return tf.function(method, reduce_retracing=True)
+
+
+def _jax_compiled(model, method):
+    import jax
+
+    variables = list(model.trainable_variables) + list(
+        model.non_trainable_variables
+    )
+
+    def stateless(values, *args):
+        mapping = list(zip(variables, values))
+        with keras.StatelessScope(state_mapping=mapping):
+            return method(*args)
+
+    jitted = jax.jit(stateless)
+
+    def call(*args):
+        return jitted([variable.value for variable in variables], *args)
+
+    return call
