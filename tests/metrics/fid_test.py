@@ -86,7 +86,8 @@ def test_update_runs_the_feature_extractor_on_images():
         shifted.mean(0),
         np.cov(shifted, rowvar=False),
     )
-    np.testing.assert_allclose(fid.result(), expected, rtol=1e-8)
+    # Streaming and one-shot covariances round differently (seen: 2e-8).
+    np.testing.assert_allclose(fid.result(), expected, rtol=1e-6)
 
 
 def test_docstring_examples():

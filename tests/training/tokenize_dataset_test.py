@@ -54,6 +54,7 @@ def test_cli_resumes_and_decodes(setup, tmp_path, capsys):
     assert (output_dir / "flags.txt").exists()
 
     tokenizer = evaluation.load_tokenizer(model)
+    tokenizer.run_eagerly = True  # bit-exact: op by op, as `tokenizer(...)`
     images, _ = evaluation.load_evaluation_dataset(
         folder,
         split="test",

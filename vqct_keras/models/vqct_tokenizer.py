@@ -319,6 +319,7 @@ class VQCTTokenizer(keras.Model):
 
         Example:
 
+        >>> import numpy as np
         >>> from vqct_keras.layers.part_of_speech_quantizer import (
         ...     PartOfSpeechQuantizer)
         >>> from vqct_keras.prior.codebook_prior import CodebookPrior
