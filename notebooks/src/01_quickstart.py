@@ -204,7 +204,9 @@ word_map(tokenizer, test_images[:1])
 ## Save and reload
 
 The `.keras` file holds the weights, the prior (as weights) and the words (as an asset).
-Decoding the indices reproduces the reconstruction exactly.
+Decoding the indices reproduces the reconstruction
+(to float32 rounding: both methods run compiled, with a cached codebook;
+with `tokenizer.run_eagerly = True` they run op by op and match bit for bit).
 """
 
 tokenizer.save("quickstart.keras")
@@ -219,4 +221,4 @@ print(
     ),
 )
 decoded = np.asarray(restored.decode_from_indices(restored_indices[:8]))
-print("exact decode:", np.array_equal(decoded, reconstructions))
+print("decode matches:", np.allclose(decoded, reconstructions, atol=1e-4))

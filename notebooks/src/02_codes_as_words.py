@@ -125,7 +125,8 @@ print(
 
 `encode_to_indices` gives `(batch, 8, 8, 3)` int32: `[adjective_1, adjective_2, noun]` per
 position, local indices into the adjective and the noun codebooks. `decode_from_indices`
-reproduces the reconstruction exactly.
+reproduces the reconstruction (to float32 rounding: both methods run compiled, with a cached codebook;
+with `tokenizer.run_eagerly = True` they run op by op and match bit for bit).
 """
 
 images = np.asarray(
@@ -149,8 +150,8 @@ print(
     "indices:",
     indices.shape,
     indices.dtype,
-    "exact decode:",
-    np.array_equal(decoded, reconstruction),
+    "decode matches:",
+    np.allclose(decoded, reconstruction, atol=1e-4),
 )
 figure, axes = plt.subplots(2, 4, figsize=(6, 3))
 for column in range(4):

@@ -146,7 +146,8 @@ plt.show()
 ## Tokens
 
 Each 8x8 position holds `[adjective_1, adjective_2, noun]`; decoding the indices gives back
-exactly the reconstruction.
+the reconstruction (to float32 rounding: both methods run compiled, with a cached codebook;
+with `tokenizer.run_eagerly = True` they run op by op and match bit for bit).
 """
 
 indices = np.asarray(tokenizer.encode_to_indices(np.asarray(test_images)))
@@ -157,7 +158,8 @@ print(
 )
 decoded = tokenizer.decode_from_indices(indices)
 print(
-    "exact:", np.array_equal(np.asarray(decoded), np.asarray(reconstructions))
+    "decode matches:",
+    np.allclose(np.asarray(decoded), np.asarray(reconstructions), atol=1e-4),
 )
 
 """
