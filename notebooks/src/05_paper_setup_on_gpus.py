@@ -129,7 +129,8 @@ for name in (
     "batch_size",
     "base_learning_rate",
     "disc_start",
-    "steps",
+    "adam_epsilon",
+    "epochs",
 ):
     print(f"--{name}={flags[name]}")
 image_size = IMAGE_SIZE or int(flags["image_size"])
@@ -217,8 +218,12 @@ with strategy.scope():
     )
     learning_rate = float(flags["base_learning_rate"]) * GLOBAL_BATCH
     trainer.compile(
-        g_optimizer=keras.optimizers.Adam(learning_rate, 0.5, 0.9),
-        d_optimizer=keras.optimizers.Adam(learning_rate, 0.5, 0.9),
+        g_optimizer=keras.optimizers.Adam(
+            learning_rate, 0.5, 0.9, epsilon=float(flags["adam_epsilon"])
+        ),
+        d_optimizer=keras.optimizers.Adam(
+            learning_rate, 0.5, 0.9, epsilon=float(flags["adam_epsilon"])
+        ),
     )
 print(
     f"{tokenizer.count_params():,} parameters, codes {image_size // tokenizer.downsampling_factor}x{image_size // tokenizer.downsampling_factor}, lr {learning_rate:.2g}"
