@@ -361,7 +361,12 @@ def main(argv):
         batch_size=FLAGS.eval_batch_size,
         output_dir=output_dir,
         progress=FLAGS.verbose == 1,
-        metadata=dict(metadata, model=tokenizer_path),
+        metadata=dict(
+            metadata,
+            model=tokenizer_path,
+            train_split=train_info.split,
+            train_num_skipped=train_info.num_skipped,
+        ),
     )
     for line in evaluation_protocol.console_lines(metrics):
         print(line, flush=True)
