@@ -82,7 +82,9 @@ def test_coco_validation_is_scored_without_flips(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="module")
 def image_folder(tmp_path_factory):
-    return write_image_folder(str(tmp_path_factory.mktemp("images")), 5)
+    return write_image_folder(
+        str(tmp_path_factory.mktemp("images")), 5, unreadable=True
+    )
 
 
 def test_evaluate_states_the_protocol(image_folder, tmp_path):
@@ -109,11 +111,15 @@ def test_evaluate_states_the_protocol(image_folder, tmp_path):
         assert described["paper_protocol"] is None
         assert "center crop" in described["preprocessing"]
         assert stored["metadata"]["split_size"] == 5
+        assert described["num_skipped"] == 1
+        assert stored["metadata"]["num_skipped"] == 1
+        assert stored["metadata"]["skipped_files"][0][0] == "broken.png"
         assert any("rFID from 3 images" in w for w in stored["warnings"])
     lines = evaluation_protocol.console_lines(saved)
     assert lines[0].startswith("Protocol: ")
     assert "3 of 5 images (prefix)" in lines[0]
     assert "JPEG q75 round trip" in lines[0]
+    assert "1 unreadable file skipped" in lines[0]
     assert lines[-1].startswith("WARNING: rFID from 3 images")
 
 

@@ -80,6 +80,7 @@ def test_uninterrupted_run_writes_shards_and_manifest(reference, images):
     for shard in pretokenize.iterate_shards(folder):
         assert shard["indices"].dtype == np.int32
         assert shard["indices"].shape[1:] == (8, 8, 3)
+        assert shard["filenames"] is None  # The source had no file names.
 
 
 def test_decoding_reproduces_the_reconstructions_exactly(
@@ -123,6 +124,26 @@ def test_interrupted_runs_resume_to_identical_files(
     again = tokenize(tokenizer, as_list, tmp_path)  # Nothing left to do.
     assert again["shards_written"] == 0 and again["complete"]
     assert_same_files(folder, tmp_path)
+
+
+NAMES = [f"photos/{index:02d}.jpg" for index in range(11)]
+
+
+def test_shards_keep_file_names_and_resume_identically(
+    tokenizer, images, tmp_path
+):
+    whole = tokenize(tokenizer, [images], tmp_path / "whole", filenames=NAMES)
+    assert whole["complete"]
+    for shard in pretokenize.iterate_shards(tmp_path / "whole"):
+        assert shard["filenames"].tolist() == [
+            NAMES[position] for position in shard["order"]
+        ]
+    resumed = tmp_path / "resumed"
+    tokenize(tokenizer, [images], resumed, max_shards=2, filenames=NAMES)
+    tokenize(tokenizer, [images], resumed, filenames=NAMES)
+    assert_same_files(tmp_path / "whole", resumed)
+    with pytest.raises(ValueError, match="11 images but 10 file names"):
+        tokenize(tokenizer, [images], tmp_path / "short", filenames=NAMES[:10])
 
 
 def test_a_missing_middle_shard_is_rewritten(reference, tokenizer, images):

@@ -39,10 +39,8 @@ SUMMARY_FILE = "summary.json"
 
 def define_flags():
     """Define this tool's flags (once, under `__main__` or in a test)."""
-    from vqct_keras.prior import builder
-    from vqct_keras.prior import graph
-    from vqct_keras.prior import vectors
-    from vqct_keras.prior.tagging import vocabulary
+    # Light constants only: `--help` prints before TensorFlow starts.
+    from training import prior_options as options
 
     cli_utils.define_output_dir_flag()
     flags.DEFINE_string(
@@ -55,7 +53,7 @@ def define_flags():
     flags.DEFINE_enum(
         "vocabulary_source",
         "tokenizer",
-        list(builder.VOCABULARY_SOURCES),
+        list(options.VOCABULARY_SOURCES),
         "Words from the tokenizer's whole-word tokens, or from a caption "
         "corpus.",
     )
@@ -78,7 +76,7 @@ def define_flags():
     flags.DEFINE_enum(
         "vector_mode",
         "token",
-        list(vectors.VECTOR_MODES),
+        list(options.VECTOR_MODES),
         "token: token-embedding rows (pieces averaged); prompt: pooled "
         "backbone features of 'a photo of {adj} object' / 'a photo of "
         "{noun}'.",
@@ -86,7 +84,7 @@ def define_flags():
     flags.DEFINE_enum(
         "pooling",
         "auto",
-        list(vectors.POOLINGS),
+        list(options.POOLINGS),
         "Pooling of prompt features (prompt mode). clip: OpenAI CLIP's "
         "encode_text (end-of-text feature times the text projection; needs "
         "a CLIPBackbone, e.g. --backbone=clip_vit_base_patch32); auto: clip "
@@ -104,7 +102,7 @@ def define_flags():
     flags.DEFINE_enum(
         "graph",
         "auto",
-        list(builder.GRAPH_KINDS),
+        list(options.GRAPH_KINDS),
         "auto: co-occurrence edges with a corpus, kNN edges without.",
     )
     flags.DEFINE_integer(
@@ -113,13 +111,13 @@ def define_flags():
     flags.DEFINE_enum(
         "knn_weighting",
         "similarity",
-        list(graph.KNN_WEIGHTINGS),
+        list(options.KNN_WEIGHTINGS),
         "kNN graph: edge weight.",
     )
     flags.DEFINE_enum(
         "word_filter",
         "visual",
-        list(vocabulary.WORD_FILTERS),
+        list(options.WORD_FILTERS),
         "Tokenizer mode: keep only visual nouns and non-relational "
         "adjectives (WordNet categories), or every adjective and noun.",
     )

@@ -85,8 +85,10 @@ def _fail(message):
 def main(argv):
     del argv
     from vqct_keras import evaluation
+    from vqct_keras import evaluation_protocol
     from vqct_keras import pretokenize
     from vqct_keras.data import DatasetNotAvailableError
+    from vqct_keras.data import dataset_filenames
 
     if not FLAGS.model:
         raise app.UsageError("--model is required (a .keras file).")
@@ -110,6 +112,10 @@ def main(argv):
         _fail(str(error))
     except ValueError as error:
         raise app.UsageError(str(error)) from error
+    # Each row's source file in the shards (None: the data has no names).
+    filenames = dataset_filenames(
+        FLAGS.dataset, split=FLAGS.split, data_dir=FLAGS.data_dir
+    )
     num_examples = info.num_examples
     if FLAGS.max_examples is not None:
         dataset = dataset.take(FLAGS.max_examples)
@@ -125,6 +131,7 @@ def main(argv):
         "image_size": info.image_size,
         "preprocessing": info.preprocessing.get_config(),
         "preprocessing_steps": info.preprocessing.describe(),
+        **evaluation_protocol.skipped_files_record(info),
     }
     try:
         manifest = pretokenize.tokenize_dataset(
@@ -138,6 +145,7 @@ def main(argv):
             source=source,
             progress=FLAGS.progress,
             overwrite=FLAGS.overwrite,
+            filenames=filenames,
         )
     except ValueError as error:
         _fail(str(error))
@@ -146,7 +154,12 @@ def main(argv):
         f"{manifest['num_examples']} images in {manifest['num_shards']} "
         f"shards, {state}: {manifest['shards_written']} written, "
         f"{manifest['shards_skipped']} already there; indices "
-        f"{manifest.get('index_shape')} per image.",
+        f"{manifest.get('index_shape')} per image"
+        + (
+            f"; {evaluation_protocol.skipped_files_text(info.num_skipped)}."
+            if info.num_skipped
+            else "."
+        ),
         flush=True,
     )
     cli_utils.finish(output_dir, stream=sys.stdout)

@@ -133,6 +133,18 @@ def training_length(train_examples, batch_size):
     return total, min(steps_per_epoch, total), steps_per_pass
 
 
+def progress_verbosity(verbose, stream=None):
+    """Keras' `verbose` for `fit`: `--verbose` when given, else a progress
+    bar with the losses (1) on a terminal and one line per epoch (2) when
+    `stream` (default stdout) is a log or a pipe, where Keras would print
+    the bar again, escape codes included, at every step."""
+    if verbose is not None:
+        return verbose
+    stream = sys.stdout if stream is None else stream
+    isatty = getattr(stream, "isatty", None)
+    return 1 if isatty is not None and isatty() else 2
+
+
 def open_run_folder():
     """Lock and prepare --output_dir before anything slow is imported."""
     from training import cli_utils
@@ -309,7 +321,13 @@ def main(argv):
         f"training images), held-out scores every {steps_per_epoch} steps.",
         flush=True,
     )
+    verbose = progress_verbosity(FLAGS.verbose)
     if initial_epoch < epochs:
+        print(
+            "Building the training step (tracing and compiling: the first "
+            "step takes longer)...",
+            flush=True,
+        )
         trainer.fit(
             train_data,
             epochs=epochs,
@@ -317,7 +335,7 @@ def main(argv):
             steps_per_epoch=steps_per_epoch,
             shuffle=False,  # the dataset is shuffled already
             callbacks=callbacks,
-            verbose=FLAGS.verbose,
+            verbose=verbose,
         )
     training_callbacks.plot_history(
         training_callbacks.read_history(history_path),
@@ -360,8 +378,13 @@ def main(argv):
         image_size=image_size,
         batch_size=FLAGS.eval_batch_size,
         output_dir=output_dir,
-        progress=FLAGS.verbose == 1,
-        metadata=dict(metadata, model=tokenizer_path),
+        progress=verbose == 1,
+        metadata=dict(
+            metadata,
+            model=tokenizer_path,
+            train_split=train_info.split,
+            train_num_skipped=train_info.num_skipped,
+        ),
     )
     for line in evaluation_protocol.console_lines(metrics):
         print(line, flush=True)

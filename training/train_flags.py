@@ -158,4 +158,9 @@ def define_flags():
         "With --noresume on a folder that holds a run: move that run aside "
         "to <output_dir>.replaced-<stamp>/ and start afresh.",
     )
-    flags.DEFINE_integer("verbose", 1, "Keras progress: 0, 1 (bar), 2 (line).")
+    flags.DEFINE_integer(
+        "verbose",
+        None,
+        "Keras progress: 0 (none), 1 (a bar with the losses, every step), 2 "
+        "(one line per epoch). Default: 1 on a terminal, 2 in a log or pipe.",
+    )

@@ -32,6 +32,9 @@ PAPER_EVALUATION_SPLITS = {
     "coco2014": "validation",
     "cub200": "test",
 }
+# At most this many skipped files are listed in `metrics.json` (all are
+# counted).
+MAX_LISTED_SKIPPED_FILES = 100
 # The released test script saves both sides as PIL .jpg (default quality).
 PAPER_JPEG_QUALITY = 75
 PAPER_FID_PROTOCOL = "pytorch_fid"
@@ -192,6 +195,8 @@ class EvaluationProtocol:
             "dataset": str(dataset),
             "split": self.split,
             "split_size": None if info is None else info.num_examples,
+            # Unreadable files left out of the split (all of it if sliced).
+            "num_skipped": None if info is None else info.num_skipped,
             "num_images": num_images,
             "whole_split": self.max_images is None
             or (info is not None and num_images == info.num_examples),
@@ -256,6 +261,7 @@ class EvaluationProtocol:
             "preprocessing": info.preprocessing.get_config(),
             "preprocessing_steps": info.preprocessing.describe(),
             "builders": list(info.builders),
+            **skipped_files_record(info),
             **(metadata or {}),
         }
         return evaluation.evaluate_tokenizer(
@@ -281,9 +287,12 @@ def console_lines(results):
     count = results["num_images"]
     size = protocol.get("split_size")
     extent = "whole split" if protocol.get("whole_split") else "prefix"
+    skipped = protocol.get("num_skipped")
+    skipped = f", {skipped_files_text(skipped)}" if skipped else ""
     lines = [
         f"Protocol: {protocol.get('dataset')} split "
-        f"{protocol.get('split')!r}, {count} of {size} images ({extent}); "
+        f"{protocol.get('split')!r}, {count} of {size} images ({extent})"
+        f"{skipped}; "
         f"{protocol.get('preprocessing')}; "
         + (f"JPEG q{jpeg} round trip" if jpeg else "no JPEG")
         + "; rFID Inception weights: "
@@ -301,6 +310,24 @@ def console_lines(results):
         lines.append(f"Note: {protocol['note']}")
     lines.extend(f"WARNING: {warning}" for warning in results["warnings"])
     return lines
+
+
+def skipped_files_record(info):
+    """The unreadable files of `info` (a `DatasetInfo`) as output JSONs
+    store them: `num_skipped` (all counted) and `skipped_files`, a list of
+    `[filename, reason]` (at most `MAX_LISTED_SKIPPED_FILES`)."""
+    return {
+        "num_skipped": info.num_skipped,
+        "skipped_files": [
+            [skipped.filename, skipped.reason]
+            for skipped in info.skipped_files[:MAX_LISTED_SKIPPED_FILES]
+        ],
+    }
+
+
+def skipped_files_text(count):
+    """`"1 unreadable file skipped"`, `"3 unreadable files skipped"`."""
+    return f"{count} unreadable file{'s' if count != 1 else ''} skipped"
 
 
 def _held_out_split(name):

@@ -5,7 +5,10 @@
 
 * `shard-00000.npz`, `shard-00001.npz`, ...: `indices` int32
   `(n, h, w, index_depth)` (VQCT: `[adj_1, ..., adj_k, noun]` per position)
-  and `order` int64 `(n,)`, each image's position in the dataset;
+  and `order` int64 `(n,)`, each image's position in the dataset; with
+  `filenames` given, also `filenames` (unicode `(n,)`), each image's
+  source file (shards of a dataset without file names have no such
+  array, and `load_shard` gives `filenames: None`);
 * `manifest.json`: the options (shard size, the tokenizer's fingerprint,
   the caller's source description: dataset, split, resize and crop), the
   index layout, and once finished the list of shards.
@@ -47,6 +50,7 @@ def tokenize_dataset(
     source=None,
     progress=True,
     overwrite=False,
+    filenames=None,
 ):
     """Write a dataset's code indices to resumable `.npz` shards.
 
@@ -75,6 +79,10 @@ def tokenize_dataset(
         progress: bool. Show a `keras.utils.Progbar`. Defaults to `True`.
         overwrite: bool. Delete existing shards and manifest first instead
             of resuming. Defaults to `False`.
+        filenames: sequence of str or None. The source file of each image,
+            in dataset order (`vqct_keras.data.dataset_filenames`); stored
+            as `filenames` in each shard. Defaults to `None` (no
+            `filenames` array).
 
     Returns:
         dict: the manifest (see `read_manifest`) plus `shards_written` and
@@ -145,7 +153,9 @@ def tokenize_dataset(
                 images, f"Images {chunk_start}-{end - 1}", tokenizer
             )
             indices = encoder.encode(images, batch_size)
-            pending.add(indices, chunk_start)
+            pending.add(
+                indices, chunk_start, _names(filenames, chunk_start, end)
+            )
             manifest.setdefault("image_shape", list(images.shape[1:]))
             manifest.setdefault("index_shape", list(indices.shape[1:]))
         if progbar is not None:
@@ -251,9 +261,14 @@ def shard_paths(output_dir):
 
 def load_shard(path):
     """A shard as a dict: `indices` int32 `(n, h, w, D)`, `order` int64
-    `(n,)` (positions in the dataset)."""
+    `(n,)` (positions in the dataset) and `filenames` (unicode `(n,)`, the
+    source file of each row; `None` for data without file names)."""
     with np.load(path, allow_pickle=False) as data:
-        return {"indices": data["indices"], "order": data["order"]}
+        return {
+            "indices": data["indices"],
+            "order": data["order"],
+            "filenames": data["filenames"] if "filenames" in data else None,
+        }
 
 
 def iterate_shards(output_dir):
@@ -319,12 +334,29 @@ class _PendingShard:
         self.number = number
         self.indices = []
         self.order = []
+        self.filenames = []
         self.count = 0
 
-    def add(self, indices, start):
+    def add(self, indices, start, filenames=None):
         self.indices.append(indices)
         self.order.append(np.arange(start, start + len(indices), dtype="int64"))
+        if filenames is not None:
+            self.filenames.extend(filenames)
         self.count += len(indices)
+
+
+def _names(filenames, start, end):
+    """The file names of images `start` to `end - 1`, or `None`."""
+    if filenames is None:
+        return None
+    names = [str(name) for name in filenames[start:end]]
+    if len(names) != end - start:
+        raise ValueError(
+            f"The dataset holds at least {end} images but {len(filenames)} "
+            "file names were given: pass one name per image, in dataset "
+            "order (or filenames=None)."
+        )
+    return names
 
 
 def _source_batches(dataset, start, batch_size):
@@ -456,6 +488,8 @@ def _write_shard(output_dir, pending):
         "indices": np.concatenate(pending.indices).astype("int32"),
         "order": np.concatenate(pending.order),
     }
+    if pending.filenames:
+        arrays["filenames"] = np.asarray(pending.filenames, dtype=np.str_)
     temporary = path + _PARTIAL_SUFFIX
     # Fixed timestamps: the same arrays always give the same bytes.
     with zipfile.ZipFile(

@@ -1,4 +1,5 @@
 import numpy as np
+import PIL.Image
 import pytest
 import tensorflow_datasets as tfds
 
@@ -208,3 +209,39 @@ def test_default_test_split_full_pass():
         low, high = min(low, batch.min()), max(high, batch.max())
     assert count == info.num_examples
     assert low == -1.0 and high == 1.0
+
+
+def test_dataset_filenames_follow_the_unshuffled_image_order(tmp_path):
+    root = tmp_path / "flat"
+    root.mkdir()
+    # Each image a flat grey whose level names it: 10.png is grey 10.
+    for level in (10, 60, 110, 160, 210):
+        pixels = np.full((8, 8, 3), level, np.uint8)
+        PIL.Image.fromarray(pixels).save(root / f"{level}.png")
+    (root / "broken.png").write_bytes(b"\x89PNG not an image")
+    data_dir = str(tmp_path / "tfds")
+    names = loading.dataset_filenames(root, "train", data_dir=data_dir)
+    images = _all(
+        load_dataset(
+            root,
+            "train",
+            image_size=8,
+            batch_size=2,
+            shuffle=False,
+            data_dir=data_dir,
+        )
+    )
+    assert sorted(names) == sorted(
+        f"{level}.png" for level in (10, 60, 110, 160, 210)
+    )
+    levels = np.round((images[:, 0, 0, 0] + 1) * 127.5).astype(int)
+    assert names == [f"{level}.png" for level in levels]
+
+
+def test_dataset_filenames_are_none_without_names(monkeypatch, tmp_path):
+    root = tmp_path / "flat"
+    write_images(root, 2)
+    monkeypatch.setattr(loading._Part, "_filename_key", lambda self: None)
+    assert (
+        loading.dataset_filenames(root, data_dir=str(tmp_path / "tfds")) is None
+    )

@@ -5,6 +5,7 @@ then `--overwrite`), a second process on a folder in use (refused before
 TensorFlow starts), and a folder of images without split subfolders.
 """
 
+import json
 import os
 import signal
 import subprocess
@@ -117,6 +118,7 @@ def _image_folder(folder, count):
 def test_own_folder_without_splits_trains_with_a_held_out_slice(tmp_path):
     start = time.perf_counter()
     images = _image_folder(tmp_path / "photos", 24)
+    (images / "broken.png").write_bytes(b"\x89PNG not an image")
     output_dir = tmp_path / "run"
     result = run(
         train_command(
@@ -129,6 +131,12 @@ def test_own_folder_without_splits_trains_with_a_held_out_slice(tmp_path):
     )
     flags_text = (output_dir / "flags.txt").read_text()
     assert "# held-out slice:" in flags_text
+    # The unreadable file is left out of both slices, and counted.
+    with open(output_dir / "metrics.json") as file:
+        metadata = json.load(file)["metadata"]
+    assert metadata["train_num_skipped"] == 1
+    assert metadata["num_skipped"] == 1
+    assert metadata["skipped_files"][0][0] == "broken.png"
 
     too_few = run(
         train_command(

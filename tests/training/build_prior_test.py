@@ -1,5 +1,7 @@
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -88,3 +90,47 @@ def test_user_errors_are_one_line(tmp_path, capsys):
         )
     assert exit_info.value.code == 1
     assert "Unknown text backbone" in capsys.readouterr().err
+
+
+# Runs `build_prior.py --help` and reports whether TensorFlow (or Keras)
+# was imported by the time the help was printed.
+HELP_PROBE = r"""
+import atexit, sys
+atexit.register(
+    lambda: print("imported:", "tensorflow" in sys.modules
+                  or "keras" in sys.modules, file=sys.stderr)
+)
+sys.argv = ["build_prior.py", "--help"]
+import runpy
+runpy.run_path({path!r}, run_name="__main__")
+"""
+
+
+def test_help_lists_the_flags_without_importing_tensorflow():
+    root = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+    script = os.path.join(root, "training", "build_prior.py")
+    result = subprocess.run(
+        [sys.executable, "-c", HELP_PROBE.format(path=script)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, PYTHONPATH=root),
+    )
+    for name in ("--output_dir", "--backbone", "--vector_mode", "--graph"):
+        assert name in result.stdout, (name, result.stderr[-3000:])
+    assert "imported: False" in result.stderr
+
+
+def test_flag_choices_match_the_library():
+    from training import prior_options
+    from vqct_keras.prior import builder
+    from vqct_keras.prior import graph
+    from vqct_keras.prior import vectors
+    from vqct_keras.prior.tagging import vocabulary
+
+    assert prior_options.VOCABULARY_SOURCES == builder.VOCABULARY_SOURCES
+    assert prior_options.GRAPH_KINDS == builder.GRAPH_KINDS
+    assert prior_options.KNN_WEIGHTINGS == graph.KNN_WEIGHTINGS
+    assert prior_options.VECTOR_MODES == vectors.VECTOR_MODES
+    assert prior_options.POOLINGS == vectors.POOLINGS
+    assert prior_options.WORD_FILTERS == vocabulary.WORD_FILTERS

@@ -73,10 +73,14 @@ def run_cli(module, argv):
         assert module.main([]) is None
 
 
-def write_image_folder(root, count, size=(20, 24)):
-    """`count` smooth RGB images under `root/test/`."""
+def write_image_folder(root, count, size=(20, 24), unreadable=False):
+    """`count` smooth RGB images under `root/test/` (`0.png`, ...), and with
+    `unreadable=True` also `broken.png`, a file no decoder can read."""
     folder = os.path.join(root, "test")
     os.makedirs(folder, exist_ok=True)
+    if unreadable:
+        with open(os.path.join(folder, "broken.png"), "wb") as file:
+            file.write(b"\x89PNG not an image")
     rng = np.random.default_rng(0)
     for index in range(count):
         low = rng.integers(0, 256, (size[0] // 4, size[1] // 4, 3))
@@ -96,7 +100,9 @@ def saved_model(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def image_folder(tmp_path_factory):
-    return write_image_folder(str(tmp_path_factory.mktemp("images")), 6)
+    return write_image_folder(
+        str(tmp_path_factory.mktemp("images")), 6, unreadable=True
+    )
 
 
 def evaluate_argv(saved_model, image_folder, output_dir, *extra):
@@ -137,6 +143,11 @@ def test_cli_writes_metrics_and_pictures(
     assert metrics["protocol"]["jpeg_quality"] == 75
     assert metrics["metadata"]["split"] == "test"
     assert metrics["metadata"]["split_size"] == 6
+    # The unreadable file is left out, and counted.
+    assert metrics["protocol"]["num_skipped"] == 1
+    assert metrics["metadata"]["num_skipped"] == 1
+    [[filename, reason]] = metrics["metadata"]["skipped_files"]
+    assert filename == "broken.png" and reason
     assert metrics["metadata"]["preprocessing"]["crop"] == "center"
     assert 0 < metrics["noun_usage"] <= 1
     for name in ("reconstructions.png", "code_histogram.png", "flags.txt"):

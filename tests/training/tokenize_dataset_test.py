@@ -10,6 +10,7 @@ from tests.training.evaluate_test import write_image_folder
 from training import tokenize_dataset
 from vqct_keras import evaluation
 from vqct_keras import pretokenize
+from vqct_keras.data import dataset_filenames
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +20,7 @@ def setup(tmp_path_factory):
     root = tmp_path_factory.mktemp("tokenize")
     model = str(root / "tokenizer.keras")
     tiny_tokenizer("part_of_speech").save(model)
-    folder = write_image_folder(str(root / "images"), 5)
+    folder = write_image_folder(str(root / "images"), 5, unreadable=True)
     return model, folder
 
 
@@ -47,11 +48,26 @@ def test_cli_resumes_and_decodes(setup, tmp_path, capsys):
     run_cli(tokenize_dataset, argv(model, folder, output_dir))
     manifest = pretokenize.read_manifest(str(output_dir))
     assert manifest["complete"] and manifest["num_examples"] == 5
-    assert "1 written, 2 already there" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "1 written, 2 already there" in out
+    assert "1 unreadable file skipped" in out
     assert manifest["source"]["preprocessing"]["crop"] == "center"
     assert manifest["source"]["image_size"] == 16
     assert manifest["source"]["num_examples"] == 5
+    assert manifest["source"]["num_skipped"] == 1
+    assert manifest["source"]["skipped_files"][0][0] == "broken.png"
     assert (output_dir / "flags.txt").exists()
+    # Each row's source file, in dataset order; the unreadable one is left
+    # out (before and after resuming).
+    names = [
+        name
+        for shard in pretokenize.iterate_shards(str(output_dir))
+        for name in shard["filenames"].tolist()
+    ]
+    assert sorted(names) == [f"{index}.png" for index in range(5)]
+    assert names == dataset_filenames(
+        folder, split="test", data_dir=os.path.join(folder, "tfds")
+    )
 
     tokenizer = evaluation.load_tokenizer(model)
     tokenizer.run_eagerly = True  # bit-exact: op by op, as `tokenizer(...)`

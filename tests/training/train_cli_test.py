@@ -41,6 +41,9 @@ def test_two_step_smoke_run_writes_the_run_folder(tmp_path):
     output_dir = tmp_path / "run"
     result = run(train_command(output_dir))
     assert f"Outputs written to: {output_dir}" in result.stdout
+    # Said before the (slow) first step, after the run's description.
+    building = result.stdout.index("Building the training step")
+    assert result.stdout.index("Training vqct") < building
     for name in (
         "flags.txt",
         "checkpoint.npz",
@@ -166,3 +169,30 @@ def test_multi_worker_run_on_loopback(tmp_path):
         history(tmp_path / "worker_1")[-1]["l1"],
         rtol=1e-6,
     )
+
+
+class _Stream:
+    def __init__(self, tty):
+        self.tty = tty
+
+    def isatty(self):
+        return self.tty
+
+
+def test_progress_is_a_bar_on_a_terminal_and_lines_in_logs():
+    from training.train import progress_verbosity
+
+    assert progress_verbosity(None, _Stream(True)) == 1
+    # A CI log or a file: one line per epoch, not a line per step.
+    assert progress_verbosity(None, _Stream(False)) == 2
+    for chosen in (0, 1, 2):  # What the user asks wins.
+        assert progress_verbosity(chosen, _Stream(False)) == chosen
+
+
+def test_paper_presets_and_demo_leave_progress_to_the_default():
+    configs = os.path.join(ROOT, "training", "configs")
+    for name in sorted(os.listdir(configs)):
+        if name == "tiny_cpu.flags":  # The test runs: one line per epoch.
+            continue
+        with open(os.path.join(configs, name)) as file:
+            assert "--verbose" not in file.read(), name

@@ -18,6 +18,7 @@ from vqct_keras.data.image_folder_builder import ImageFolderBuilder
 from vqct_keras.data.image_preprocessing import ImagePreprocessing
 from vqct_keras.data.image_preprocessing import preprocess_image
 from vqct_keras.data.loading import DatasetInfo
+from vqct_keras.data.loading import dataset_filenames
 from vqct_keras.data.loading import dataset_info
 from vqct_keras.data.loading import default_data_dir
 from vqct_keras.data.loading import load_dataset
@@ -34,6 +35,7 @@ __all__ = [
     "PhotoCropsBuilder",
     "SkippedFile",
     "UnreadableImagesError",
+    "dataset_filenames",
     "dataset_info",
     "dataset_names",
     "default_data_dir",

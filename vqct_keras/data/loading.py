@@ -206,6 +206,29 @@ def dataset_info(
     ).info()
 
 
+def dataset_filenames(
+    name_or_path="default",
+    split="train",
+    data_dir=None,
+    manual_dir=None,
+    download=True,
+):
+    """The source file name of each image of a split, in the order of
+    `load_dataset(..., shuffle=False)` (unreadable images left out).
+
+    Names are relative to the dataset's root (for a folder: the path under
+    the split's subfolder, e.g. `cats/0001.jpg`); for the photo-crop
+    datasets, the source photo of each crop.
+
+    Returns:
+        list of str, or `None` when the dataset records no file names
+        (e.g. `fashion_mnist` and most `tfds:` datasets).
+    """
+    return _Source(
+        name_or_path, split, None, data_dir, manual_dir, download
+    ).filenames()
+
+
 def _apply_error_policy(info, on_error):
     if not info.num_skipped:
         return
@@ -445,10 +468,12 @@ class _Part:
         key = self.spec.filename_key
         return key if key in self.builder.info.features.keys() else None
 
-    def _read(self, shuffle_files=False, seed=None):
+    def _read(self, shuffle_files=False, seed=None, filename_key=None):
+        features = {self.image_key: True}
+        if filename_key:
+            features[filename_key] = True
         decoders = tfds.decode.PartialDecoding(
-            {self.image_key: True},
-            decoders={self.image_key: tfds.decode.SkipDecoding()},
+            features, decoders={self.image_key: tfds.decode.SkipDecoding()}
         )
         return self.builder.as_dataset(
             split=self.split,
@@ -465,8 +490,10 @@ class _Part:
             count = self.builder.info.splits[self.split].num_examples
         return count - len(self.bad_ids)
 
-    def encoded_images(self, shuffle, seed):
-        dataset = self._read(shuffle, seed)
+    def encoded_images(self, shuffle, seed, key=None):
+        key = key or self.image_key
+        filename_key = None if key == self.image_key else key
+        dataset = self._read(shuffle, seed, filename_key)
         if self.bad_ids:
             bad_ids = tf.constant(self.bad_ids)
             dataset = dataset.filter(
@@ -474,8 +501,16 @@ class _Part:
                     tf.not_equal(example["tfds_id"], bad_ids)
                 )
             )
-        key = self.image_key
         return dataset.map(lambda example: example[key])
+
+    def filenames(self):
+        """The file name of each image, in `encoded_images(False, None)`
+        order; `None` when the data records no file names."""
+        key = self._filename_key()
+        if key is None:
+            return None
+        dataset = self.encoded_images(False, None, key=key)
+        return [name.decode() for name in dataset.as_numpy_iterator()]
 
     def mean_record_bytes(self):
         try:
@@ -542,6 +577,12 @@ class _Source:
             num_skipped=sum(part.num_skipped for part in self.parts),
             description=self.description,
         )
+
+    def filenames(self):
+        names = [part.filenames() for part in self.parts]
+        if any(part_names is None for part_names in names):
+            return None
+        return [name for part_names in names for name in part_names]
 
     def encoded_images(self, shuffle, seed):
         datasets = [part.encoded_images(shuffle, seed) for part in self.parts]
