@@ -167,6 +167,14 @@ def open_run_folder():
 def main(argv):
     del argv
     run_folder = open_run_folder()
+    try:
+        train(run_folder)
+    finally:
+        run_folder.release()  # also when stopped by an error or sys.exit
+
+
+def train(run_folder):
+    """Train, checkpoint and evaluate into the locked `run_folder`."""
     from training import cli_utils
 
     cli_utils.quiet_tensorflow_start()
@@ -288,6 +296,17 @@ def main(argv):
     initial_epoch = step // steps_per_epoch
     # Same stream position as an uninterrupted run with the same seed.
     train_data = train_data.skip(step)
+    if strategy.num_replicas_in_sync > 1:
+        # Workers split the stream by element: file-based sharding fails
+        # on datasets stored in fewer files than workers (the embedded
+        # default is one file).
+        import tensorflow as tf
+
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = (
+            tf.data.experimental.AutoShardPolicy.DATA
+        )
+        train_data = train_data.with_options(options)
 
     nonfinite = training_callbacks.NonFiniteLossStop()
     history_path = os.path.join(output_dir, "history.jsonl")
