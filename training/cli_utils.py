@@ -71,6 +71,14 @@ def define_protocol_flags(prefix=""):
         "rFID Inception preprocessing: pytorch-fid's (the official "
         "script's) or TF's legacy resize.",
     )
+    flags.DEFINE_string(
+        f"{prefix}fid_reference_cache",
+        None,
+        "An .npz file for the originals' Inception statistics: read when it "
+        "exists (only reconstructions go through Inception), else written. "
+        "It is checked against a digest of the images and refused if they "
+        "differ. For scoring many tokenizers on the same images.",
+    )
 
 
 def protocol_from_flags(dataset, prefix="", **fields):

@@ -137,6 +137,7 @@ def main(argv):
             progress=FLAGS.progress,
             grid_size=FLAGS.grid_size,
             metadata=metadata,
+            fid_reference_cache=FLAGS.fid_reference_cache,
         )
     except DatasetNotAvailableError as error:
         _fail(str(error))

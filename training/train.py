@@ -398,6 +398,7 @@ def train(run_folder):
         batch_size=FLAGS.eval_batch_size,
         output_dir=output_dir,
         progress=verbose == 1,
+        fid_reference_cache=FLAGS.eval_fid_reference_cache,
         metadata=dict(
             metadata,
             model=tokenizer_path,

@@ -31,6 +31,7 @@ import numpy as np
 import PIL.Image
 
 from vqct_keras.metrics import codebook_usage as usage_lib
+from vqct_keras.metrics import fid_reference
 from vqct_keras.metrics import image_quality
 
 METRICS_FILE = "metrics.json"
@@ -57,6 +58,7 @@ def evaluate_tokenizer(
     *,
     fid_protocol="pytorch_fid",
     fid_feature_extractor=None,
+    fid_reference_cache=None,
     lpips_model=None,
     metadata=None,
     protocol=None,
@@ -103,6 +105,12 @@ def evaluate_tokenizer(
         fid_feature_extractor: callable or model mapping uint8 image batches
             to `(B, D)` features, instead of `FIDInceptionV3`. Defaults to
             `None`.
+        fid_reference_cache: str or None. An `.npz` file holding the
+            originals' Inception statistics (`FIDReferenceCache`): read
+            when it exists, so only the reconstructions go through
+            Inception, else written at the end. A `ValueError` says so
+            when the cached statistics came from other pixels. Defaults
+            to `None` (no cache).
         lpips_model: callable `(images, reconstructions) -> (B,)` on [-1, 1]
             floats, instead of `vqct_keras.metrics.LPIPS`. Defaults to
             `None`.
@@ -148,6 +156,7 @@ def evaluate_tokenizer(
         grid_size=grid_size,
         fid_protocol=fid_protocol,
         fid_feature_extractor=fid_feature_extractor,
+        fid_reference_cache=fid_reference_cache,
         lpips_model=lpips_model,
     )
     progbar = None
@@ -349,6 +358,7 @@ class ReconstructionEvaluator:
         fid_protocol="pytorch_fid",
         fid_feature_extractor=None,
         lpips_model=None,
+        fid_reference_cache=None,
     ):
         self.quantizer = quantizer
         self.compute_fid = bool(compute_fid)
@@ -377,6 +387,14 @@ class ReconstructionEvaluator:
         self.fid_dimension = None
         self._fid_padder = _BatchPadder()
         self._lpips_padder = _BatchPadder()
+        self._reference_cache = None
+        self._cached_reference = None
+        self._reference_digest = fid_reference.PixelDigest()
+        if fid_reference_cache and self.compute_fid:
+            self._reference_cache = fid_reference.FIDReferenceCache(
+                fid_reference_cache
+            )
+            self._cached_reference = self._reference_cache.load()
 
     # === Updates ===
 
@@ -488,9 +506,18 @@ class ReconstructionEvaluator:
                 feature_extractor=extractor, protocol=self.fid_protocol
             )
         count = originals.shape[0]
+        self._reference_digest.update(originals)
+        self.fid_count += count
+        if self._cached_reference is not None:
+            # The originals' statistics come from the cache.
+            features = self._fid_features(
+                self._fid_padder.pad(reconstructions)
+            )
+            self.fid_dimension = features.shape[1]
+            self._fid.update_features(generated=features[:count])
+            return
         both = np.concatenate([originals, reconstructions])
         features = self._fid_features(self._fid_padder.pad(both))
-        self.fid_count += count
         self.fid_dimension = features.shape[1]
         self._fid.update_features(
             reference=features[:count], generated=features[count : 2 * count]
@@ -538,7 +565,39 @@ class ReconstructionEvaluator:
                 "rFID is biased upwards; compare values only at equal image "
                 "counts"
             )
+        self._sync_reference_cache(count)
         return self._fid.result()
+
+    def _sync_reference_cache(self, count):
+        """Check the cached originals' statistics, or store them."""
+        if self._reference_cache is None:
+            return
+        digest = self._reference_digest.hexdigest()
+        description = {
+            "fid_protocol": self.fid_protocol,
+            "jpeg_quality": self.jpeg_quality,
+            "image_shape": list(self.image_shape or ()),
+            "custom_extractor": self._custom_fid_extractor,
+        }
+        cached = self._cached_reference
+        if cached is not None:
+            self._reference_cache.check(cached, digest, count, description)
+            self._fid.set_moments("reference", cached)
+            self.notes["rfid_reference"] = (
+                f"originals' Inception statistics read from "
+                f"{self._reference_cache.path}"
+            )
+            return
+        self._reference_cache.save(
+            self._fid.moments("reference"),
+            digest,
+            description,
+        )
+        self._cached_reference = self._reference_cache.load()
+        self.notes["rfid_reference"] = (
+            f"originals' Inception statistics written to "
+            f"{self._reference_cache.path}"
+        )
 
     def result(self):
         """Every figure so far (see `evaluate_tokenizer`'s Returns)."""

@@ -216,6 +216,25 @@ class FrechetInceptionDistance:
         moments = self._moments[which]
         return moments.mean, moments.covariance(), moments.count
 
+    def moments(self, which):
+        """`{"count", "mean", "scatter"}` of `"reference"` or
+        `"generated"` (float64), e.g. to store and reuse the reference."""
+        moments = self._moments[which]
+        return {
+            "count": moments.count,
+            "mean": moments.mean,
+            "scatter": moments.scatter,
+        }
+
+    def set_moments(self, which, state):
+        """Replace a set's statistics by `moments(which)` of an earlier
+        run (count, mean and scatter matrix)."""
+        moments = _RunningMoments()
+        moments.count = int(state["count"])
+        moments.mean = np.asarray(state["mean"], "float64")
+        moments.scatter = np.asarray(state["scatter"], "float64")
+        self._moments[which] = moments
+
     def result(self):
         """FID (float) between the two sets seen so far."""
         mean_1, covariance_1, _ = self.statistics("reference")
