@@ -29,9 +29,10 @@ the command after the study finished trains nothing and rewrites
 
 Usage (from the repository root):
 
-    python benchmarks/ablation.py --flagfile=benchmarks/configs/ablation_cpu.flags
+    python benchmarks/ablation.py
     python benchmarks/ablation.py --quick --output_dir=/tmp/ablation_quick
-    python benchmarks/ablation.py --flagfile=benchmarks/configs/ablation_paper.flags
+    python benchmarks/ablation.py \
+        --flagfile=benchmarks/configs/ablation_paper.flags
 
 `--quick` (one seed, a few dozen steps, few images, a tiny architecture)
 checks that the study runs end to end; its numbers mean nothing.
@@ -241,7 +242,9 @@ def train_command(settings, output_dir, arm, seed, fill):
         f"--seed={seed}",
         f"--eval_max_images={settings['eval_images']}",
         "--eval_fid_reference_cache="
-        + os.path.join(output_dir, f"fid_reference_{settings['eval_images']}.npz"),
+        + os.path.join(
+            output_dir, f"fid_reference_{settings['eval_images']}.npz"
+        ),
         "--verbose=2",
     ]
     if settings["steps"]:
@@ -253,6 +256,16 @@ def train_command(settings, output_dir, arm, seed, fill):
     args += settings["train_args"]
     args += [flag.format(**fill) for flag in ARMS[arm][1]]
     return args
+
+
+def display_command(args):
+    """A command line as a user types it from the repository root: `python`
+    for this interpreter, paths inside the repository relative to it."""
+    shown = []
+    for arg in args:
+        arg = "python" if arg == sys.executable else arg
+        shown.append(arg.replace(REPO_ROOT + os.sep, ""))
+    return shlex.join(shown)
 
 
 def _die_with_parent():
@@ -334,7 +347,7 @@ def collect_result(folder, arm, seed, command, seconds):
         "checkpoint": metrics.get("metadata", {}).get("checkpoint"),
         "checkpoint_step": metrics.get("metadata", {}).get("checkpoint_step"),
         "train_seconds": seconds,
-        "command": shlex.join(command),
+        "command": display_command(command),
         "reconstructions": os.path.relpath(
             os.path.join(folder, "reconstructions.png"), folder
         ),
@@ -371,8 +384,9 @@ def run_study(settings, output_dir):
             print(
                 f"[ablation] {len(results)}/{total} {arm} seed {seed}"
                 f"{'' if ran else ' (done before)'}: PSNR "
-                f"{figures.get('psnr', float('nan')):.2f} dB, LPIPS "
-                f"{_fmt(figures.get('lpips'))}, rFID {_fmt(figures.get('rfid'))}",
+                f"{_fmt(figures.get('psnr'))} dB, LPIPS "
+                f"{_fmt(figures.get('lpips'))}, rFID "
+                f"{_fmt(figures.get('rfid'))}",
                 flush=True,
             )
     return {
@@ -383,7 +397,9 @@ def run_study(settings, output_dir):
             "num_nouns": prior.num_nouns,
             "sha256": prior.content_sha256(),
         },
-        "command": shlex.join([sys.executable] + sys.argv),
+        "command": display_command(
+            ["python", os.path.relpath(sys.argv[0], REPO_ROOT)] + sys.argv[1:]
+        ),
         "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(
             timespec="seconds"
         ),
