@@ -369,8 +369,10 @@ def run_study(settings, output_dir):
     results = []
     trained = 0
     total = len(settings["arms"]) * settings["seeds"]
-    for arm in settings["arms"]:
-        for seed in range(settings["seeds"]):
+    # Seed by seed (every arm once, then again): a study stopped part way
+    # has compared every arm on the first seeds.
+    for seed in range(settings["seeds"]):
+        for arm in settings["arms"]:
             fill = dict(fill, random_prior="")
             if arm == "random_prior":
                 path = os.path.join(output_dir, f"random_prior_seed{seed}.npz")

@@ -131,8 +131,11 @@ def _best_arms(arms):
             )
             if count:
                 scored.append((sign * mean, arm))
-        if scored:
-            best[key] = max(scored)[1]
+        scored.sort(reverse=True)
+        if len(scored) == 1 or (
+            len(scored) > 1 and scored[0][0] > scored[1][0]
+        ):
+            best[key] = scored[0][1]  # bold only a unique best
     return best
 
 
