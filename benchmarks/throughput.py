@@ -38,13 +38,8 @@ import sys
 import tempfile
 import time
 
-if __package__ in (None, ""):
-    sys.path.insert(
-        0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    )
-
-from absl import app  # noqa: E402
-from absl import flags  # noqa: E402
+from absl import app
+from absl import flags
 
 # Figures of the official PyTorch VQCT code at configuration S, measured by
 # a previous session on the same 2-core machine (torch 2.13 CPU, 2 threads,
