@@ -40,12 +40,7 @@ import time
 from absl import app
 from absl import flags
 
-if __package__ in (None, ""):
-    sys.path.insert(
-        0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    )
-
-from benchmarks import throughput  # noqa: E402
+from benchmarks import throughput
 
 TF_VARIANTS = ("grappler_default", "grappler_off", "keras_train_on_batch")
 JAX_VARIANTS = ("keras_train_on_batch",)

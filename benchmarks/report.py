@@ -18,15 +18,9 @@ by whoever ran the study) under the tables.
 import json
 import math
 import os
-import sys
 
-if __package__ in (None, ""):
-    sys.path.insert(
-        0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    )
-
-from absl import app  # noqa: E402
-from absl import flags  # noqa: E402
+from absl import app
+from absl import flags
 
 FLAGS = flags.FLAGS
 

@@ -31,20 +31,16 @@ script runs, and its numbers mean nothing.
 
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
 import tempfile
 import time
 
-if __package__ in (None, ""):
-    sys.path.insert(
-        0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    )
+from absl import app
+from absl import flags
 
-from absl import app  # noqa: E402
-from absl import flags  # noqa: E402
+from benchmarks import machine
 
 # Figures of the official PyTorch VQCT code at configuration S, measured by
 # a previous session on the same 2-core machine (torch 2.13 CPU, 2 threads,
@@ -734,31 +730,6 @@ def run_measurement(name, backend, config_name, quick, repeats, isolate):
             return json.load(f)
 
 
-def machine_description():
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} CPU cores, {model}, {platform.system()}"
-
-
-def versions(backends):
-    import keras
-
-    found = {"python": platform.python_version(), "keras": keras.__version__}
-    for module in ("tensorflow", "jax", "numpy"):
-        try:
-            found[module] = __import__(module).__version__
-        except ImportError:
-            pass
-    return found
-
-
 def add_derived(results):
     """FLOP/s fractions of the dense matmul, per backend."""
     gflops = results.get("matmul_gflops")
@@ -913,9 +884,9 @@ def run(backends, config_name, quick, output_dir, repeats, isolate):
     report = {
         "command": "python " + " ".join(sys.argv),
         "date": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
-        "machine": machine_description(),
+        "machine": machine.machine_description(),
         "load_before": _load(),
-        "versions": versions(backends),
+        "versions": machine.versions(),
         "xla_flags": os.environ.get("XLA_FLAGS", ""),
         "config_name": config_name,
         "config": config,

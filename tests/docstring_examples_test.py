@@ -19,6 +19,7 @@ MODULES = [
     "vqct_keras.layers.torch_conv2d",
     "vqct_keras.layers.transferred_codebook",
     "vqct_keras.layers.vector_quantizer",
+    "vqct_keras.models.input_contract",
     "vqct_keras.models.patch_discriminator",
     "vqct_keras.models.vqct_presets",
     "vqct_keras.models.vqct_tokenizer",

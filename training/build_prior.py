@@ -27,10 +27,7 @@ import sys
 from absl import app
 from absl import flags
 
-if __package__ in (None, ""):
-    sys.path.insert(0, os.path.dirname(os.path.dirname(__file__)))
-
-from training import cli_utils  # noqa: E402
+from training import cli_utils
 
 COMMAND_NAME = "build_prior"
 PRIOR_FILE = "prior.npz"
@@ -136,11 +133,10 @@ def define_flags():
     flags.DEFINE_bool("progress", True, "Show progress bars.")
 
 
-def config_from_flags():
-    """A `PriorConfig` from the parsed flags."""
+def config_from_flags(values):
+    """A `PriorConfig` from `values`, the parsed `FlagValues` of this tool."""
     from vqct_keras.prior import builder
 
-    values = flags.FLAGS
     return builder.PriorConfig(
         backbone=values.backbone,
         vocabulary_source=values.vocabulary_source,
@@ -183,7 +179,7 @@ def main(argv):
     del argv
     from vqct_keras.prior import builder
 
-    config = config_from_flags()
+    config = config_from_flags(flags.FLAGS)
     try:
         config.validate()
     except ValueError as error:

@@ -5,8 +5,10 @@ writes its resolved flags there, and prints the folder at the end.
 """
 
 import datetime
+import importlib.util
 import os
 import sys
+import typing
 
 from absl import app
 from absl import flags
@@ -41,37 +43,51 @@ def define_dataset_flag():
     )
 
 
+class ProtocolFlags(typing.NamedTuple):
+    """The `FlagHolder`s of the evaluation-protocol flags."""
+
+    split: flags.FlagHolder
+    jpeg_quality: flags.FlagHolder
+    max_images: flags.FlagHolder
+    fid_protocol: flags.FlagHolder
+    fid_reference_cache: flags.FlagHolder
+
+
 def define_protocol_flags(prefix=""):
     """Define the evaluation-protocol flags, named `<prefix>split`,
     `<prefix>jpeg_quality`, `<prefix>max_images` and `<prefix>fid_protocol`
-    (see `vqct_keras.evaluation_protocol.EvaluationProtocol`)."""
-    flags.DEFINE_string(
+    (see `vqct_keras.evaluation_protocol.EvaluationProtocol`).
+
+    Returns:
+        `ProtocolFlags`, for `protocol_from_flags`.
+    """
+    split = flags.DEFINE_string(
         f"{prefix}split",
         None,
         "Evaluation split (slicing allowed). Default: the dataset's "
         "held-out split (validation for ade20k and coco2014, else test).",
     )
-    flags.DEFINE_integer(
+    jpeg_quality = flags.DEFINE_integer(
         f"{prefix}jpeg_quality",
         None,
         "JPEG round trip of originals and reconstructions before PSNR, SSIM "
         "and rFID. Default: 75 (the released VQCT test script) for ade20k, "
         "celeba_hq, coco2014 and cub200, off otherwise; 0 switches it off.",
     )
-    flags.DEFINE_integer(
+    max_images = flags.DEFINE_integer(
         f"{prefix}max_images",
         None,
         "Score only the first N images of the split (in order). Default: "
         "the whole split.",
     )
-    flags.DEFINE_enum(
+    fid_protocol = flags.DEFINE_enum(
         f"{prefix}fid_protocol",
         "pytorch_fid",
         ["pytorch_fid", "tensorflow"],
         "rFID Inception preprocessing: pytorch-fid's (the official "
         "script's) or TF's legacy resize.",
     )
-    flags.DEFINE_string(
+    fid_reference_cache = flags.DEFINE_string(
         f"{prefix}fid_reference_cache",
         None,
         "An .npz file for the originals' Inception statistics: read when it "
@@ -79,21 +95,23 @@ def define_protocol_flags(prefix=""):
         "It is checked against a digest of the images and refused if they "
         "differ. For scoring many tokenizers on the same images.",
     )
+    return ProtocolFlags(
+        split, jpeg_quality, max_images, fid_protocol, fid_reference_cache
+    )
 
 
-def protocol_from_flags(dataset, prefix="", **fields):
-    """The `EvaluationProtocol` of `dataset` with the flags of
-    `define_protocol_flags(prefix)` applied (unset flags keep the
-    dataset's default); `fields` set other fields (`compute_fid`)."""
+def protocol_from_flags(dataset, protocol_flags, **fields):
+    """The `EvaluationProtocol` of `dataset` with `protocol_flags` (the
+    `ProtocolFlags` of `define_protocol_flags`) applied: unset flags keep
+    the dataset's default; `fields` set other fields (`compute_fid`)."""
     from vqct_keras.evaluation_protocol import EvaluationProtocol
 
-    values = flags.FLAGS
     return EvaluationProtocol.for_dataset(
         dataset,
-        split=values[f"{prefix}split"].value,
-        jpeg_quality=values[f"{prefix}jpeg_quality"].value,
-        max_images=values[f"{prefix}max_images"].value,
-        fid_protocol=values[f"{prefix}fid_protocol"].value,
+        split=protocol_flags.split.value,
+        jpeg_quality=protocol_flags.jpeg_quality.value,
+        max_images=protocol_flags.max_images.value,
+        fid_protocol=protocol_flags.fid_protocol.value,
         **fields,
     )
 
@@ -143,6 +161,33 @@ def finish(output_dir, stream=None):
         file=stream or sys.stdout,
         flush=True,
     )
+
+
+def load_light_module(name):
+    """Load a `vqct_keras` module that needs only the standard library (and
+    NLTK) without importing the `vqct_keras` package, whose `__init__`
+    starts Keras and TensorFlow: for set-up steps that must return at once.
+
+    Args:
+        name: str. The dotted module name, e.g.
+            `"vqct_keras.data.photo_sources"`.
+
+    Returns:
+        The module, loaded from the installed package's file under a name
+        of its own (`_light_<name>`), so that a later `import name` still
+        loads the package normally.
+    """
+    package, *parts = name.split(".")
+    # `find_spec` of a top-level name locates it without importing it.
+    spec = importlib.util.find_spec(package)
+    folder = spec.submodule_search_locations[0]
+    path = os.path.join(folder, *parts) + ".py"
+    light_name = "_light_" + name.replace(".", "_")
+    spec = importlib.util.spec_from_file_location(light_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[light_name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
 
 
 # === Running a tool ===

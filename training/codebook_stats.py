@@ -18,10 +18,6 @@ default prior (the codebook as the GCN first produces it).
 """
 
 import json
-import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from absl import app
 from absl import flags
@@ -125,6 +121,7 @@ def main(argv):
     import numpy as np
 
     from vqct_keras.data import load_dataset
+    from vqct_keras.models.input_contract import resolve_image_size
 
     if FLAGS.model:
         from vqct_keras.evaluation import load_tokenizer
@@ -144,7 +141,7 @@ def main(argv):
             **overrides,
         )
     quantizer = tokenizer.quantizer
-    size = FLAGS.image_size or tokenizer.resolution
+    size = resolve_image_size(FLAGS.image_size, tokenizer)
     data = load_dataset(
         FLAGS.dataset,
         split=FLAGS.split,

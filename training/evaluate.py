@@ -27,11 +27,6 @@ python training/evaluate.py --model=runs/demo/tokenizer.keras \
 import os
 import sys
 
-if __package__ in (None, ""):
-    sys.path.insert(
-        0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    )
-
 from absl import app
 from absl import flags
 
@@ -39,14 +34,17 @@ from training import cli_utils
 
 COMMAND_NAME = "evaluate"
 FLAGS = flags.FLAGS
+# The `ProtocolFlags` of --split, --jpeg_quality, ..., set by define_flags.
+_PROTOCOL = None
 
 
 def define_flags():
     """Define this tool's flags (call once, under `__main__` or in tests)."""
+    global _PROTOCOL
     cli_utils.define_output_dir_flag()
     cli_utils.define_model_flag()
     cli_utils.define_dataset_flag()
-    cli_utils.define_protocol_flags()
+    _PROTOCOL = cli_utils.define_protocol_flags()
     flags.DEFINE_integer(
         "image_size",
         None,
@@ -104,6 +102,7 @@ def main(argv):
     from vqct_keras import evaluation_protocol
     from vqct_keras.data import DatasetNotAvailableError
     from vqct_keras.metrics import MissingWeightsError
+    from vqct_keras.models.input_contract import resolve_image_size
 
     if not FLAGS.model:
         raise app.UsageError("--model is required (a .keras file).")
@@ -114,6 +113,7 @@ def main(argv):
     try:
         protocol = cli_utils.protocol_from_flags(
             FLAGS.dataset,
+            _PROTOCOL,
             compute_fid=not FLAGS.no_fid,
             compute_lpips=not FLAGS.no_lpips,
         )
@@ -137,7 +137,7 @@ def main(argv):
             progress=FLAGS.progress,
             grid_size=FLAGS.grid_size,
             metadata=metadata,
-            fid_reference_cache=FLAGS.fid_reference_cache,
+            fid_reference_cache=_PROTOCOL.fid_reference_cache.value,
         )
     except DatasetNotAvailableError as error:
         _fail(str(error))
@@ -158,7 +158,7 @@ def main(argv):
         # The protocol's images (the same split, count and order).
         batches, _, _ = protocol.load(
             FLAGS.dataset,
-            FLAGS.image_size or getattr(tokenizer, "resolution", None),
+            resolve_image_size(FLAGS.image_size, tokenizer),
             FLAGS.batch_size,
             data_dir=FLAGS.data_dir,
         )

@@ -11,12 +11,6 @@ Writes `<output_dir>/<version>/` (`saved_model.pb`, `variables/`,
 
 import os
 import sys
-
-if __package__ in (None, ""):
-    sys.path.insert(
-        0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    )
-
 import zipfile
 
 from absl import app

@@ -19,13 +19,7 @@ print(pretokenize.decode_shard(t, 'runs/cub_tokens/shard-00000.npz').shape)"
 ```
 """
 
-import os
 import sys
-
-if __package__ in (None, ""):
-    sys.path.insert(
-        0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    )
 
 from absl import app
 from absl import flags
@@ -89,6 +83,7 @@ def main(argv):
     from vqct_keras import pretokenize
     from vqct_keras.data import DatasetNotAvailableError
     from vqct_keras.data import dataset_filenames
+    from vqct_keras.models.input_contract import resolve_image_size
 
     if not FLAGS.model:
         raise app.UsageError("--model is required (a .keras file).")
@@ -102,7 +97,7 @@ def main(argv):
         dataset, info = evaluation.load_evaluation_dataset(
             FLAGS.dataset,
             split=FLAGS.split,
-            image_size=FLAGS.image_size or tokenizer.resolution,
+            image_size=resolve_image_size(FLAGS.image_size, tokenizer),
             batch_size=None,
             data_dir=FLAGS.data_dir,
             resize=FLAGS.resize,

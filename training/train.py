@@ -20,11 +20,6 @@ import math
 import os
 import sys
 
-if __package__ in (None, ""):
-    sys.path.insert(
-        0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    )
-
 from absl import app
 from absl import flags
 from absl import logging
@@ -87,12 +82,13 @@ def load_prior():
     return load_default_prior()
 
 
-def architecture_overrides():
-    """`--architecture` as a dict of ints (e.g. `{"ch": 32}`)."""
+def architecture_overrides(items):
+    """`--architecture` (its list of `key=int` items) as a dict of ints
+    (e.g. `{"ch": 32}`)."""
     from training.train_flags import ARCHITECTURE_KEYS
 
     overrides = {}
-    for item in FLAGS.architecture or ():
+    for item in items or ():
         key, _, value = item.partition("=")
         key = key.strip()
         if key not in ARCHITECTURE_KEYS or not value.strip().isdigit():
@@ -104,8 +100,11 @@ def architecture_overrides():
     return overrides
 
 
-def training_length(train_examples, batch_size):
-    """`(total steps, steps per epoch, steps per pass)` from the flags.
+def training_length(
+    train_examples, batch_size, steps=None, epochs=None, steps_per_epoch=None
+):
+    """`(total steps, steps per epoch, steps per pass)` from `--steps`,
+    `--epochs` and `--steps_per_epoch` (`None` when unset).
 
     One pass over the training split is `floor(examples / batch)` steps
     (the last smaller batch is dropped).
@@ -116,16 +115,16 @@ def training_length(train_examples, batch_size):
             f"The training split has {train_examples} images, fewer than "
             f"one batch of {batch_size}: lower --batch_size."
         )
-    if FLAGS.steps is not None:
-        total = FLAGS.steps
-    elif FLAGS.epochs is not None:
-        total = FLAGS.epochs * steps_per_pass
+    if steps is not None:
+        total = steps
+    elif epochs is not None:
+        total = epochs * steps_per_pass
     else:
         raise app.UsageError(
             "Set the training length: --epochs (passes over the training "
             "split, as the official code) or --steps."
         )
-    steps_per_epoch = FLAGS.steps_per_epoch or steps_per_pass
+    steps_per_epoch = steps_per_epoch or steps_per_pass
     if total <= 0 or steps_per_epoch <= 0:
         raise app.UsageError(
             "--steps, --epochs and --steps_per_epoch must be > 0."
@@ -145,17 +144,17 @@ def progress_verbosity(verbose, stream=None):
     return 1 if isatty is not None and isatty() else 2
 
 
-def open_run_folder():
-    """Lock and prepare --output_dir before anything slow is imported."""
+def open_run_folder(output_dir, resume, overwrite):
+    """Lock and prepare `--output_dir` before anything slow is imported."""
     from training import cli_utils
     from training.run_folder import RunFolder
     from training.run_folder import RunFolderError
 
-    output_dir = cli_utils.resolve_output_dir(FLAGS.output_dir, "train")
+    output_dir = cli_utils.resolve_output_dir(output_dir, "train")
     folder = RunFolder(output_dir)
     try:
         folder.lock()
-        aside = folder.start(resume=FLAGS.resume, overwrite=FLAGS.overwrite)
+        aside = folder.start(resume=resume, overwrite=overwrite)
     except RunFolderError as error:
         print(f"Error: {error}", file=sys.stderr, flush=True)
         sys.exit(2)
@@ -166,7 +165,9 @@ def open_run_folder():
 
 def main(argv):
     del argv
-    run_folder = open_run_folder()
+    run_folder = open_run_folder(
+        FLAGS.output_dir, FLAGS.resume, FLAGS.overwrite
+    )
     try:
         train(run_folder)
     finally:
@@ -192,6 +193,7 @@ def train(run_folder):
     from training import cli_utils
     from training import data_splits
     from vqct_keras.data import load_dataset
+    from vqct_keras.models.input_contract import resolve_image_size
     from vqct_keras.models.vqct_presets import PRESETS
     from vqct_keras.trainers.vqgan_trainer import VQGANTrainer
 
@@ -199,14 +201,18 @@ def train(run_folder):
         raise app.UsageError(
             f"--preset must be one of {sorted(PRESETS)}; got {FLAGS.preset!r}."
         )
-    architecture = architecture_overrides()
+    from training import train_flags
+
+    architecture = architecture_overrides(FLAGS.architecture)
     try:
-        protocol = cli_utils.protocol_from_flags(FLAGS.dataset, prefix="eval_")
+        protocol = cli_utils.protocol_from_flags(
+            FLAGS.dataset, train_flags.EVAL_PROTOCOL
+        )
     except ValueError as error:
         raise app.UsageError(str(error)) from error
     output_dir = run_folder.path
     keras.utils.set_random_seed(FLAGS.seed)
-    image_size = FLAGS.image_size or PRESETS[FLAGS.preset]["resolution"]
+    image_size = resolve_image_size(FLAGS.image_size, PRESETS[FLAGS.preset])
     batch_size = FLAGS.batch_size
     if batch_size % strategy.num_replicas_in_sync:
         raise app.UsageError(
@@ -218,7 +224,7 @@ def train(run_folder):
         FLAGS.dataset,
         FLAGS.train_split,
         protocol.split,
-        FLAGS["eval_split"].present,
+        train_flags.EVAL_PROTOCOL.split.present,
         batch_size,
     )
     cli_utils.write_flags(output_dir, notes=[split_note] if split_note else ())
@@ -239,7 +245,11 @@ def train(run_folder):
         with_info=True,
     )
     total_steps, steps_per_epoch, steps_per_pass = training_length(
-        train_info.num_examples, batch_size
+        train_info.num_examples,
+        batch_size,
+        steps=FLAGS.steps,
+        epochs=FLAGS.epochs,
+        steps_per_epoch=FLAGS.steps_per_epoch,
     )
     # Held-out images of the protocol's split, deterministic, in order.
     held_out, _, _ = dataclasses.replace(protocol, max_images=None).load(
@@ -398,7 +408,7 @@ def train(run_folder):
         batch_size=FLAGS.eval_batch_size,
         output_dir=output_dir,
         progress=verbose == 1,
-        fid_reference_cache=FLAGS.eval_fid_reference_cache,
+        fid_reference_cache=train_flags.EVAL_PROTOCOL.fid_reference_cache.value,
         metadata=dict(
             metadata,
             model=tokenizer_path,

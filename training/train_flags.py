@@ -14,9 +14,13 @@ ARCHITECTURE_KEYS = (
     "num_groups",
 )
 
+# The `ProtocolFlags` of --eval_*, set by `define_flags`.
+EVAL_PROTOCOL = None
+
 
 def define_flags():
     """Define every flag of the training CLI (call once, under __main__)."""
+    global EVAL_PROTOCOL
     cli_utils.define_output_dir_flag()
     # Data.
     cli_utils.define_dataset_flag()
@@ -24,7 +28,7 @@ def define_flags():
     # --eval_split, --eval_jpeg_quality, --eval_max_images,
     # --eval_fid_protocol: the evaluation protocol (held-out scores every
     # epoch, best checkpoint, final metrics), as evaluate.py's.
-    cli_utils.define_protocol_flags("eval_")
+    EVAL_PROTOCOL = cli_utils.define_protocol_flags("eval_")
     flags.DEFINE_integer(
         "image_size", None, "Image side; defaults to the preset's resolution."
     )

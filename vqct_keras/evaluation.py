@@ -510,9 +510,7 @@ class ReconstructionEvaluator:
         self.fid_count += count
         if self._cached_reference is not None:
             # The originals' statistics come from the cache.
-            features = self._fid_features(
-                self._fid_padder.pad(reconstructions)
-            )
+            features = self._fid_features(self._fid_padder.pad(reconstructions))
             self.fid_dimension = features.shape[1]
             self._fid.update_features(generated=features[:count])
             return

@@ -22,6 +22,7 @@ import dataclasses
 
 from vqct_keras import evaluation
 from vqct_keras.metrics import weights as weights_lib
+from vqct_keras.models.input_contract import resolve_image_size
 
 # The held-out split of each paper dataset: the `validation` entry of the
 # official config (ADE20K, COCO), CUB's official is_train=0 list, the
@@ -249,7 +250,7 @@ class EvaluationProtocol:
             `evaluate_tokenizer`'s dict; its `protocol` also holds
             `describe()`.
         """
-        image_size = image_size or getattr(tokenizer, "resolution", None)
+        image_size = resolve_image_size(image_size, tokenizer)
         batches, info, num_images = self.load(
             dataset, image_size, batch_size, data_dir
         )

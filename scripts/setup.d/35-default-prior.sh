@@ -6,7 +6,7 @@
 _vqct_prior="${VQCT_KERAS_HOME:-$HOME/.cache/vqct_keras}/priors/minilm_l6_v2_token_knn_r1.npz"
 if [ ! -f "$_vqct_prior" ]; then
   log "building the default codebook prior $_vqct_prior"
-  if ! "$VQCT_PY" -m vqct_keras.prior.default_prior |
+  if ! "$VQCT_PY" "$VQCT_ROOT/training/build_default_prior.py" |
     while read -r line; do log "prior: $line"; done; then
     log "default prior not built; load_default_prior() builds it on first use"
   fi

@@ -17,13 +17,13 @@ fi
 
 _vqct_tfds_dir="${TFDS_DATA_DIR:-${VQCT_KERAS_HOME:-$HOME/.cache/vqct_keras}/tensorflow_datasets}"
 _vqct_images_stamp="$_vqct_tfds_dir/vqct_default.stamp"
-_vqct_images_want="$("$VQCT_PY" "$VQCT_ROOT/vqct_keras/data/photo_sources.py" 2>/dev/null || true)"
+_vqct_images_want="$("$VQCT_PY" "$VQCT_ROOT/training/data_fingerprint.py" 2>/dev/null || true)"
 if [ -n "$_vqct_images_want" ] && [ -f "$_vqct_images_stamp" ] \
    && [ "$(cat "$_vqct_images_stamp")" = "$_vqct_images_want" ]; then
   log "images: 'default' dataset already prepared in $_vqct_tfds_dir"
 else
   log "images: preparing the 'default' dataset in $_vqct_tfds_dir (about two minutes, once)"
-  if ! TF_CPP_MIN_LOG_LEVEL=2 "$VQCT_PY" -m vqct_keras.data.prepare \
+  if ! TF_CPP_MIN_LOG_LEVEL=2 "$VQCT_PY" "$VQCT_ROOT/training/prepare_data.py" \
       --datasets=default --data_dir="$_vqct_tfds_dir" \
       --stamp="$_vqct_images_stamp" >&2; then
     log "images: preparing the 'default' dataset failed (see above)"

@@ -107,7 +107,7 @@ def test_require_names_the_command(empty_nltk_path, monkeypatch):
     )
     with pytest.raises(
         nltk_resources.NLTKResourceError,
-        match="python -m vqct_keras.prior.nltk_resources",
+        match="python training/install_nltk_data.py",
     ):
         nltk_resources.require_nltk_resources()
 

@@ -107,7 +107,9 @@ def test_preset_flags_resolve_to_existing_splits(config):
 
     with parsed_flags(config) as flags:
         assert flags.steps or flags.epochs, "no training length"
-        protocol = cli_utils.protocol_from_flags(flags.dataset, "eval_")
+        protocol = cli_utils.protocol_from_flags(
+            flags.dataset, train_flags.EVAL_PROTOCOL
+        )
         entry = catalog.ENTRIES[flags.dataset]
         assert catalog.base_split(flags.train_split) in entry.splits
         assert catalog.base_split(protocol.split) in entry.splits
@@ -138,7 +140,7 @@ def test_paper_presets_set_the_official_values(config):
         assert flags.steps_per_epoch is None  # one pass per epoch
         assert flags.evaluate_checkpoint == "best"
         # Length in passes: 500 x floor(split size / global batch) steps.
-        total, per_epoch, per_pass = train.training_length(5994, batch)
+        total, per_epoch, per_pass = length(flags, 5994, batch)
         assert per_pass == per_epoch == 5994 // batch
         assert total == 500 * per_pass
     # Every value line sits under a comment naming its source.
@@ -152,20 +154,31 @@ def test_paper_presets_set_the_official_values(config):
             assert run <= 2, f"{line}: more than 2 values under one comment"
 
 
+def length(flags, train_examples, batch_size):
+    """`train.training_length` with the length flags of `flags`."""
+    return train.training_length(
+        train_examples,
+        batch_size,
+        steps=flags.steps,
+        epochs=flags.epochs,
+        steps_per_epoch=flags.steps_per_epoch,
+    )
+
+
 def test_steps_win_over_epochs_and_a_length_is_required():
     path = os.path.join(ROOT, "training", "configs", "cub200_f16.flags")
-    with parsed_flags(path, "--steps=7", "--steps_per_epoch=3"):
-        assert train.training_length(5994, 2) == (7, 3, 2997)
-    with parsed_flags(path, "--steps=2"):
-        assert train.training_length(10, 2) == (2, 2, 5)
+    with parsed_flags(path, "--steps=7", "--steps_per_epoch=3") as flags:
+        assert length(flags, 5994, 2) == (7, 3, 2997)
+    with parsed_flags(path, "--steps=2") as flags:
+        assert length(flags, 10, 2) == (2, 2, 5)
     tiny = os.path.join(ROOT, "training", "configs", "tiny_cpu.flags")
     with parsed_flags(tiny) as flags:
         flags.steps = None
         with pytest.raises(app.UsageError, match="--epochs"):
-            train.training_length(10, 2)
+            length(flags, 10, 2)
         flags.steps = 2
         with pytest.raises(app.UsageError, match="lower --batch_size"):
-            train.training_length(1, 2)
+            length(flags, 1, 2)
 
 
 def test_every_preset_is_tested():

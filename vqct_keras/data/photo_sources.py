@@ -222,9 +222,3 @@ def sources_fingerprint():
     for source in find_photo_sources():
         parts.append(f"{source.source_id}:{os.path.getsize(source.path)}")
     return ";".join(parts)
-
-
-if __name__ == "__main__":
-    # Standard library only: the set-up script calls this without
-    # importing TensorFlow.
-    print(sources_fingerprint())

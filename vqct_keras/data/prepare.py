@@ -1,47 +1,12 @@
-"""Prepare datasets once and print their sizes.
+"""Prepare datasets once and list their sizes.
 
-    python -m vqct_keras.data.prepare --datasets=default,photo_crops
-
-prints, per dataset and split, the number of images, the skipped
-(unreadable) files and the preprocessing. `scripts/setup.d/40-images.sh`
-runs it for `default` with `--stamp`, so that later set-ups skip it.
+`prepare(names)` builds every split of the named datasets (or folders of
+images) and returns their `DatasetInfo`; `format_table` prints them. The
+command `python training/prepare_data.py --datasets=default,photo_crops`
+runs both; `scripts/setup.d/40-images.sh` runs it for `default`.
 """
 
 import os
-
-from absl import app
-from absl import flags
-
-_DATASETS = None
-_DATA_DIR = None
-_MANUAL_DIR = None
-_IMAGE_SIZE = None
-_STAMP = None
-
-
-def define_flags():
-    global _DATASETS, _DATA_DIR, _MANUAL_DIR, _IMAGE_SIZE, _STAMP
-    _DATASETS = flags.DEFINE_list(
-        "datasets",
-        ["default"],
-        "Names from dataset_names() or folders of images.",
-    )
-    _DATA_DIR = flags.DEFINE_string(
-        "data_dir", None, "tfds data folder (default: default_data_dir())."
-    )
-    _MANUAL_DIR = flags.DEFINE_string(
-        "manual_dir",
-        None,
-        "Manual downloads (default: <data_dir>/downloads/manual).",
-    )
-    _IMAGE_SIZE = flags.DEFINE_integer(
-        "image_size", None, "Output side (default: each dataset's own)."
-    )
-    _STAMP = flags.DEFINE_string(
-        "stamp",
-        None,
-        "After success, write the installed photos' fingerprint here.",
-    )
 
 
 def prepare(names, data_dir=None, manual_dir=None, image_size=None):
@@ -86,29 +51,3 @@ def format_table(infos):
             f"{info.num_skipped} | {info.preprocessing.describe()} |"
         )
     return "\n".join(lines)
-
-
-def main(argv):
-    del argv
-    from absl import logging
-
-    from vqct_keras.data import photo_sources
-
-    if not flags.FLAGS["verbosity"].present:
-        logging.set_verbosity(logging.WARNING)
-
-    infos = prepare(
-        _DATASETS.value, _DATA_DIR.value, _MANUAL_DIR.value, _IMAGE_SIZE.value
-    )
-    print(format_table(infos))
-    if _STAMP.value:
-        os.makedirs(
-            os.path.dirname(os.path.abspath(_STAMP.value)), exist_ok=True
-        )
-        with open(_STAMP.value, "w") as file:
-            file.write(photo_sources.sources_fingerprint() + "\n")
-
-
-if __name__ == "__main__":
-    define_flags()
-    app.run(main)

@@ -162,3 +162,36 @@ def mark_invalid(values, valid, fill):
     shape = (-1,) + (1,) * (len(values.shape) - 1)
     valid = ops.reshape(valid, shape)
     return ops.where(valid, values, ops.cast(fill, values.dtype))
+
+
+def resolve_image_size(image_size, source):
+    """The side of the images fed to a tokenizer: `image_size` when set,
+    else the tokenizer's nominal `resolution`.
+
+    The one image-size rule of the commands and helpers: `resolution` is
+    the architecture field of a tokenizer (or preset) that it was built
+    for; `image_size` is the side of the images a command reads, and
+    defaults to it.
+
+    Args:
+        image_size: int or None. The requested side; `None` (or 0) picks
+            the default.
+        source: a tokenizer (its `resolution` attribute) or a preset's
+            architecture dict (its `"resolution"` key). A source without a
+            resolution gives `None`.
+
+    Returns:
+        int or None.
+
+    Example:
+
+    >>> resolve_image_size(None, {"resolution": 32})
+    32
+    >>> resolve_image_size(64, {"resolution": 32})
+    64
+    """
+    if image_size:
+        return image_size
+    if isinstance(source, dict):
+        return source.get("resolution")
+    return getattr(source, "resolution", None)

@@ -2,7 +2,8 @@
 
 `load_default_prior()` returns it, building it on first use (about a
 minute on two CPU cores) into the asset folder
-(`vqct_keras.assets.asset_dir("priors")`); `scripts/setup.sh` prebuilds it.
+(`vqct_keras.assets.asset_dir("priors")`); `scripts/setup.sh` prebuilds it
+with `python training/build_default_prior.py`.
 """
 
 import os
@@ -103,21 +104,3 @@ def load_default_prior(build_if_missing=True, progress=False):
         ) from error
     prior, _ = build_default_prior(path, progress=progress)
     return prior
-
-
-def main():
-    """Build the default prior unless it exists; print its path."""
-    path = default_prior_path()
-    if os.path.exists(path):
-        print(f"default codebook prior: {path} (exists)")
-        return
-    _, summary = build_default_prior(path, progress=True)
-    print(
-        f"default codebook prior: {path} ({summary['num_adjectives']} "
-        f"adjectives, {summary['num_nouns']} nouns, {summary['num_edges']} "
-        f"edges, {summary['seconds']['total']:.0f} s)"
-    )
-
-
-if __name__ == "__main__":
-    main()

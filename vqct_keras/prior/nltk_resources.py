@@ -18,13 +18,8 @@ package registries ship:
   root), plus the `lexnames` file that Debian does not ship.
 
 When neither route works, `NLTKResourceError` names the command that fixes
-it. Run this module to install the resources:
-
-```
-python -m vqct_keras.prior.nltk_resources [--offline]
-```
-
-(`--offline` skips `nltk.download`.)
+it. The command `python training/install_nltk_data.py [--offline]` installs
+the resources (`--offline` skips `nltk.download`).
 """
 
 import hashlib
@@ -59,11 +54,11 @@ SOURCE_FILE = "vqct_source.json"
 SETUP_COMMAND = "bash scripts/setup.sh"
 TAGGER_FIX = (
     f"pip install --no-deps {TEXTBLOB_APTAGGER_REQUIREMENT} && "
-    "python -m vqct_keras.prior.nltk_resources"
+    "python training/install_nltk_data.py"
 )
 WORDNET_FIX = (
     f"apt-get install -y {' '.join(DEBIAN_WORDNET_PACKAGES)} && "
-    "python -m vqct_keras.prior.nltk_resources"
+    "python training/install_nltk_data.py"
 )
 
 # Penn Treebank tag -> universal tag (Petrov, Das and McDonald, 2012).
@@ -426,25 +421,8 @@ def require_nltk_resources():
     if missing:
         raise NLTKResourceError(
             f"Missing NLTK data {missing}. Fix: "
-            "`python -m vqct_keras.prior.nltk_resources` (downloads them, or "
+            "`python training/install_nltk_data.py` (downloads them, or "
             f"builds them offline; needs `pip install --no-deps "
             f"{TEXTBLOB_APTAGGER_REQUIREMENT}` and `apt-get install -y "
             f"{' '.join(DEBIAN_WORDNET_PACKAGES)}`), or `{SETUP_COMMAND}`."
         )
-
-
-def main(argv=None):
-    """Install the resources and print how each was obtained."""
-    argv = sys.argv[1:] if argv is None else argv
-    offline = "--offline" in argv
-    try:
-        status = ensure_nltk_resources(download=not offline, quiet=False)
-    except NLTKResourceError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(1)
-    for resource, how in status.items():
-        print(f"{resource}: {how}")
-
-
-if __name__ == "__main__":
-    main()

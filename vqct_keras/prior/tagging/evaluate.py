@@ -1,9 +1,6 @@
 """Accuracy of the vocabulary filter on the hand-labelled words.
 
-```
-python -m vqct_keras.prior.tagging.evaluate [--errors]
-```
-
+`run()` (the command `python training/evaluate_tagging.py [--errors]`)
 prints, for the design list and the held-out list of `labelled_words.py`,
 the share of words classified correctly (adjective, noun or rejected),
 the adjective and noun recall, and the same figures for NLTK's tagger on
@@ -108,7 +105,3 @@ def run(show_errors=False, stream=sys.stdout):
                         file=stream,
                     )
     return results
-
-
-if __name__ == "__main__":
-    run(show_errors="--errors" in sys.argv[1:])

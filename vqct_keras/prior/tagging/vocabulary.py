@@ -27,7 +27,7 @@ concrete WordNet category (animals, artifacts, body, food, objects, people,
 places, plants, substances, ...) and adjectives that are not only
 relational (`adj.pert`: "solar", "administrative") are kept.
 
-Run `python -m vqct_keras.prior.tagging.evaluate` for the accuracy on the
+Run `python training/evaluate_tagging.py` for the accuracy on the
 hand-labelled words in `labelled_words.py`.
 """
 
