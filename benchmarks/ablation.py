@@ -100,29 +100,43 @@ QUICK = {
 FLAGS = flags.FLAGS
 
 
-def define_flags():
+def define_flags(flag_values=flags.FLAGS):
+    """Define the command's flags (in `flag_values`)."""
     flags.DEFINE_string(
         "output_dir",
         None,
         "The study's folder (resumed when it exists). Default: "
         "runs/ablation (runs/ablation-quick with --quick).",
+        flag_values=flag_values,
     )
     flags.DEFINE_string(
         "train_flagfile",
         "training/configs/ablation.flags",
         "train.py flagfile shared by every arm: architecture, data, steps, "
         "batch, learning rate.",
+        flag_values=flag_values,
     )
-    flags.DEFINE_list("arms", list(ARMS), f"Arms to run, of {list(ARMS)}.")
-    flags.DEFINE_integer("seeds", 3, "Seeds per arm (0, 1, ...).", 1)
+    flags.DEFINE_list(
+        "arms",
+        list(ARMS),
+        f"Arms to run, of {list(ARMS)}.",
+        flag_values=flag_values,
+    )
     flags.DEFINE_integer(
-        "steps", None, "Training steps per run; default: the flagfile's."
+        "seeds", 3, "Seeds per arm (0, 1, ...).", 1, flag_values=flag_values
+    )
+    flags.DEFINE_integer(
+        "steps",
+        None,
+        "Training steps per run; default: the flagfile's.",
+        flag_values=flag_values,
     )
     flags.DEFINE_integer(
         "steps_per_epoch",
         None,
         "Steps between held-out usage points (the usage curve); default: "
         "the flagfile's.",
+        flag_values=flag_values,
     )
     flags.DEFINE_integer(
         "eval_images",
@@ -130,24 +144,28 @@ def define_flags():
         "Held-out images scored per run (the first N of the split, the "
         "same for every run; at least 2,048 for an unbiased rFID).",
         lower_bound=2,
+        flag_values=flag_values,
     )
     flags.DEFINE_string(
         "prior",
         None,
         "Codebook prior .npz of the prior arms; default: the MiniLM prior "
         "that scripts/setup.sh builds.",
+        flag_values=flag_values,
     )
     flags.DEFINE_list(
         "train_args",
         [],
         "Extra train.py flags for every run, e.g. --train_args="
         "--distribution=mirrored (comma-separated).",
+        flag_values=flag_values,
     )
     flags.DEFINE_bool(
         "quick",
         False,
         "One seed, a few dozen steps, 64 images, a tiny model: checks that "
         "the study runs; the numbers mean nothing.",
+        flag_values=flag_values,
     )
 
 

@@ -41,17 +41,25 @@ CODEBOOK_COLUMNS = (
 GRID_GAP = 2
 
 
-def define_flags():
+def define_flags(flag_values=flags.FLAGS):
+    """Define the command's flags (in `flag_values`)."""
     flags.DEFINE_string(
-        "study", "runs/ablation", "Folder of a benchmarks/ablation.py study."
+        "study",
+        "runs/ablation",
+        "Folder of a benchmarks/ablation.py study.",
+        flag_values=flag_values,
     )
     flags.DEFINE_string(
-        "output", "docs/results/ablation.md", "The Markdown report."
+        "output",
+        "docs/results/ablation.md",
+        "The Markdown report.",
+        flag_values=flag_values,
     )
     flags.DEFINE_string(
         "discussion",
         None,
         "Markdown file inserted under the tables (the reading of the results).",
+        flag_values=flag_values,
     )
 
 

@@ -28,19 +28,27 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 
 @pytest.fixture
 def parsed_flags():
-    """Ablation and report flags defined and parsed (then undefined)."""
-    names = []
+    """The ablation and report flags defined and parsed in the global
+    `FLAGS` (flags of the same names that other tests defined are set
+    aside and put back)."""
+    names = set()
     for define in (ablation.define_flags, report.define_flags):
-        before = set(flags.FLAGS)
-        try:
-            define()
-        except flags.DuplicateFlagError:
-            pass
-        names += [name for name in flags.FLAGS if name not in before]
+        scratch = flags.FlagValues()
+        define(scratch)
+        names.update(scratch)
+    saved = {}
+    for name in names:
+        if name in flags.FLAGS:
+            saved[name] = flags.FLAGS[name]
+            delattr(flags.FLAGS, name)
+    ablation.define_flags()
+    report.define_flags()
     flags.FLAGS(["test"])
     yield flags.FLAGS
     for name in names:
         delattr(flags.FLAGS, name)
+    for name, flag in saved.items():
+        flags.FLAGS[name] = flag
 
 
 def test_random_prior_keeps_words_graph_and_scale():
