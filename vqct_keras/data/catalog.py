@@ -6,6 +6,21 @@ The paper's four datasets use the official VQCT loaders' transforms (see
 CUB are resized on the short side and cropped, CUB's test split and
 CelebA-HQ are not flipped. `default` (crops of natural photos that
 installed packages carry) needs no download at all.
+
+Adding a dataset is one builder file and one `DatasetEntry` in `ENTRIES`
+below: the entry's `DatasetPart` names the builder and the module that
+defines it, and the loader imports that module (which registers the builder
+with tfds) and calls the builder's hooks; it knows no builder by name. A
+builder of ours (`native=False`) is a tfds builder with three hooks, the
+ones `ImageFilesBuilder` defines:
+
+* `find_manual_dir(manual_dir)`: the folder to prepare from (data that
+  packages install elsewhere), or raise `DatasetNotAvailableError`;
+* `missing_manual_files(manual_dir)`: the files still missing there;
+* `source_fingerprint()`: a string that changes with the source files
+  (the dataset is prepared again), or `None`.
+
+See `docs/data.md` ("Adding a dataset").
 """
 
 import dataclasses
@@ -21,9 +36,12 @@ class DatasetPart:
     Args:
         builder_name: str. A tfds name with config, e.g. `"coco/2014"` or
             `"vqct_photo_crops/64"`.
+        module: str. For our builders: the module that defines the
+            builder (importing it registers the builder with tfds).
         native: bool. Prepared by tfds's own builder (download or
             archives in `manual_dir`); its images are checked once after
-            preparation. Ours check theirs while preparing.
+            preparation. Ours check theirs while preparing. A part is
+            either native or names its `module`.
         manual_files: tuple of str. For native builders: the archives
             tfds accepts in `manual_dir` instead of downloading them.
         download_url: str. Where a native builder downloads from (used to
@@ -32,10 +50,19 @@ class DatasetPart:
     """
 
     builder_name: str
+    module: str = ""
     native: bool = False
     manual_files: tuple = ()
     download_url: str = ""
     filename_key: str | None = "image/filename"
+
+    def __post_init__(self):
+        if self.native == bool(self.module):
+            raise ValueError(
+                f"DatasetPart {self.builder_name!r}: pass native=True for a "
+                "tfds builder, or module=... naming the module that defines "
+                "ours, not both."
+            )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,7 +110,15 @@ EVALUATION = dict(resize="short_side", crop="center", random_flip=False)
 SQUASH = dict(resize="square", crop=None, random_flip=False)
 RANDOM_CROP_FLIP = dict(resize="short_side", crop="random", random_flip=True)
 
-FASHION_MNIST = DatasetPart("vqct_fashion_mnist", filename_key=None)
+FASHION_MNIST = DatasetPart(
+    "vqct_fashion_mnist",
+    module="vqct_keras.data.fashion_mnist_builder",
+    filename_key=None,
+)
+ADE20K = DatasetPart("vqct_ade20k", module="vqct_keras.data.ade20k_builder")
+CELEBA_HQ = DatasetPart(
+    "vqct_celeba_hq", module="vqct_keras.data.celeba_hq_builder"
+)
 COCO_2014 = DatasetPart(
     "coco/2014",
     native=True,
@@ -107,7 +142,23 @@ CUB_200_2011 = DatasetPart(
 def photo_crops_part(image_size):
     """The photo-crop config for an output size: 64 px crops up to 64."""
     config = "64" if image_size <= 64 else "256"
-    return DatasetPart(f"vqct_photo_crops/{config}", filename_key="source")
+    return DatasetPart(
+        f"vqct_photo_crops/{config}",
+        module="vqct_keras.data.photo_crops_builder",
+        filename_key="source",
+    )
+
+
+def folder_part():
+    """The part that reads a folder of images (`ImageFolderBuilder`)."""
+    return DatasetPart(
+        "vqct_image_folder", module="vqct_keras.data.image_folder_builder"
+    )
+
+
+def tfds_part(name):
+    """The part that reads any tfds dataset with its own builder."""
+    return DatasetPart(name, native=True)
 
 
 ENTRIES = {
@@ -145,7 +196,7 @@ ENTRIES = {
             description="ADE20K 2021 full release (manual download).",
             splits=("train", "validation"),
             default_image_size=256,
-            parts=lambda size: (DatasetPart("vqct_ade20k"),),
+            parts=lambda size: (ADE20K,),
             preprocessing={"*": SQUASH},
             official={"*": "Resize((256, 256))"},
         ),
@@ -178,7 +229,7 @@ ENTRIES = {
             description="CelebA-HQ, multimodal train/test lists (manual).",
             splits=("train", "test"),
             default_image_size=256,
-            parts=lambda size: (DatasetPart("vqct_celeba_hq"),),
+            parts=lambda size: (CELEBA_HQ,),
             preprocessing={"*": EVALUATION},
             official={"*": "Resize(256) (images are square)"},
         ),
