@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import keras
+import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGE_DIR = os.path.join(ROOT, "vqct_keras")
@@ -63,8 +64,44 @@ def test_public_packages_list_only_what_they_have():
             assert getattr(module, name) is not None, f"{package}.{name}"
 
 
-def test_each_public_package_imports_alone_and_stays_light():
-    # Each package first in a fresh interpreter: an import cycle fails here.
+def test_every_vqct_export_is_checked():
+    # A decorator the pattern above misses would escape the checks.
+    count = 0
+    for folder, _, files in os.walk(PACKAGE_DIR):
+        for name in files:
+            if name.endswith(".py") and name != "api_export.py":
+                with open(os.path.join(folder, name)) as file:
+                    count += file.read().count("@vqct_export(")
+    assert count == len(exported_names())
+    packages = {public.rpartition(".")[0] for public, _, _ in exported_names()}
+    assert packages <= set(PUBLIC_PACKAGES), packages
+
+
+def test_workflow_names_are_public():
+    expected = {
+        "vqct_keras.data": ["load_dataset", "dataset_info", "dataset_names"],
+        "vqct_keras.metrics": [
+            "FIDInceptionV3",
+            "FrechetInceptionDistance",
+            "LPIPS",
+            "psnr",
+            "ssim",
+            "CodebookUsage",
+        ],
+        "vqct_keras.models": ["build_tokenizer", "VQCTTokenizer"],
+        "vqct_keras.trainers": ["VQGANTrainer"],
+        "vqct_keras.prior": ["CodebookPrior", "load_default_prior"],
+    }
+    for package, names in expected.items():
+        module = importlib.import_module(package)
+        for name in names:
+            assert name in module.__all__, f"{package}.{name}"
+
+
+def test_each_public_package_imports_first_and_stays_light():
+    # Each package first in one interpreter (the package's own modules
+    # dropped in between): an import cycle fails here. The large test
+    # below starts a new interpreter for each.
     script = (
         "import importlib, sys\n"
         "heavy = ('tensorflow_datasets', 'nltk', 'keras_hub', 'skimage')\n"
@@ -88,3 +125,36 @@ def test_each_public_package_imports_alone_and_stays_light():
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().endswith("ok")
+
+
+@pytest.mark.large
+def test_each_public_package_imports_alone_in_a_fresh_interpreter():
+    # One new interpreter per package, all started at once: a package that
+    # works only after another was imported, or an import cycle, fails
+    # here; and none but `data` loads the heavy dependencies.
+    script = (
+        "import importlib, sys\n"
+        "package = sys.argv[1]\n"
+        "importlib.import_module(package)\n"
+        "heavy = ('tensorflow_datasets', 'nltk', 'keras_hub', 'skimage')\n"
+        "if package != 'vqct_keras.data':\n"
+        "    loaded = [m for m in heavy if m in sys.modules]\n"
+        "    assert not loaded, (package, loaded)\n"
+        "print('ok')\n"
+    )
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    processes = {
+        package: subprocess.Popen(
+            [sys.executable, "-c", script, package],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for package in PUBLIC_PACKAGES
+    }
+    for package, process in processes.items():
+        stdout, stderr = process.communicate(timeout=600)
+        assert process.returncode == 0, (package, stderr[-3000:])
+        assert stdout.strip().endswith("ok"), package
