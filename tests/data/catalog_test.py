@@ -257,17 +257,12 @@ def test_a_new_dataset_is_a_builder_file_and_a_catalog_entry(
     entry = catalog.DatasetEntry(
         name="toy",
         description="A toy dataset.",
-        splits=("train", "test"),
-        default_image_size=8,
         parts=lambda size: (
             catalog.DatasetPart(
                 "vqct_test_toy", module="tests.data.toy_builder"
             ),
         ),
-        preprocessing={
-            "train": catalog.TRAIN_AUGMENTED,
-            "*": catalog.EVALUATION,
-        },
+        default_image_size=8,
     )
     monkeypatch.setitem(catalog.ENTRIES, "toy", entry)
     kwargs = dict(data_dir=str(tmp_path / "tfds"), manual_dir=str(manual_dir))

@@ -72,20 +72,25 @@ class DatasetEntry:
     Args:
         name: str. The name `load_dataset` accepts.
         description: str. One line.
-        splits: tuple of str. Its splits (tfds split names).
-        default_image_size: int. Output side when none is given.
         parts: callable `image_size -> tuple of DatasetPart`.
+        default_image_size: int. Output side when none is given. Defaults
+            to 256.
+        splits: tuple of str. Its splits (tfds split names). Defaults to
+            `("train", "test")`.
         preprocessing: dict of split to `ImagePreprocessing` keyword
             arguments (all but `image_size`); key `"*"` for every split.
+            Defaults to `TRAIN_TEST`: augmented train, plain test.
         official: dict of split (or `"*"`) to the official transform.
     """
 
     name: str
     description: str
-    splits: tuple
-    default_image_size: int
     parts: Callable
-    preprocessing: dict
+    default_image_size: int = 256
+    splits: tuple = ("train", "test")
+    preprocessing: dict = dataclasses.field(
+        default_factory=lambda: dict(TRAIN_TEST)
+    )
     official: dict = dataclasses.field(default_factory=dict)
 
     def preprocessing_for(self, split, image_size):
@@ -109,6 +114,7 @@ TRAIN_AUGMENTED = dict(resize="short_side", crop="center", random_flip=True)
 EVALUATION = dict(resize="short_side", crop="center", random_flip=False)
 SQUASH = dict(resize="square", crop=None, random_flip=False)
 RANDOM_CROP_FLIP = dict(resize="short_side", crop="random", random_flip=True)
+TRAIN_TEST = {"train": TRAIN_AUGMENTED, "test": EVALUATION}
 
 FASHION_MNIST = DatasetPart(
     "vqct_fashion_mnist",
@@ -170,42 +176,34 @@ ENTRIES = {
                 "Crops of ~58 natural colour photos, installed offline "
                 "(Debian wallpapers, scikit-image, ...); 32 px by default."
             ),
-            splits=("train", "test"),
-            default_image_size=32,
             parts=lambda size: (photo_crops_part(size),),
-            preprocessing={"train": TRAIN_AUGMENTED, "test": EVALUATION},
+            default_image_size=32,
         ),
         DatasetEntry(
             name="fashion_mnist",
             description="Fashion-MNIST from Debian's IDX files, gray to RGB.",
-            splits=("train", "test"),
-            default_image_size=32,
             parts=lambda size: (FASHION_MNIST,),
-            preprocessing={"train": TRAIN_AUGMENTED, "test": EVALUATION},
+            default_image_size=32,
         ),
         DatasetEntry(
             name="photo_crops",
             description="Crops of ~58 natural photos from installed packages.",
-            splits=("train", "test"),
-            default_image_size=64,
             parts=lambda size: (photo_crops_part(size),),
-            preprocessing={"train": TRAIN_AUGMENTED, "test": EVALUATION},
+            default_image_size=64,
         ),
         DatasetEntry(
             name="ade20k",
             description="ADE20K 2021 full release (manual download).",
-            splits=("train", "validation"),
-            default_image_size=256,
             parts=lambda size: (ADE20K,),
+            splits=("train", "validation"),
             preprocessing={"*": SQUASH},
             official={"*": "Resize((256, 256))"},
         ),
         DatasetEntry(
             name="coco2014",
             description="MS-COCO 2014 train2014 / val2014 (tfds coco/2014).",
-            splits=("train", "validation"),
-            default_image_size=256,
             parts=lambda size: (COCO_2014,),
+            splits=("train", "validation"),
             preprocessing={"*": TRAIN_AUGMENTED},
             official={
                 "*": "Resize(256) -> CenterCrop(256) -> RandomHorizontalFlip"
@@ -214,8 +212,6 @@ ENTRIES = {
         DatasetEntry(
             name="cub200",
             description="CUB-200-2011, official split (caltech_birds2011).",
-            splits=("train", "test"),
-            default_image_size=256,
             parts=lambda size: (CUB_200_2011,),
             preprocessing={"train": RANDOM_CROP_FLIP, "test": EVALUATION},
             official={
@@ -227,8 +223,6 @@ ENTRIES = {
         DatasetEntry(
             name="celeba_hq",
             description="CelebA-HQ, multimodal train/test lists (manual).",
-            splits=("train", "test"),
-            default_image_size=256,
             parts=lambda size: (CELEBA_HQ,),
             preprocessing={"*": EVALUATION},
             official={"*": "Resize(256) (images are square)"},
