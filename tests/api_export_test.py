@@ -98,63 +98,52 @@ def test_workflow_names_are_public():
             assert name in module.__all__, f"{package}.{name}"
 
 
-def test_each_public_package_imports_first_and_stays_light():
-    # Each package first in one interpreter (the package's own modules
-    # dropped in between): an import cycle fails here. The large test
-    # below starts a new interpreter for each.
-    script = (
-        "import importlib, sys\n"
-        "heavy = ('tensorflow_datasets', 'nltk', 'keras_hub', 'skimage')\n"
-        "for package in sys.argv[1:]:\n"
-        "    for name in [m for m in sys.modules if m.startswith('vqct')]:\n"
-        "        del sys.modules[name]\n"
-        "    importlib.import_module(package)\n"
-        "    if package != 'vqct_keras.data':\n"
-        "        loaded = [m for m in heavy if m in sys.modules]\n"
-        "        assert not loaded, (package, loaded)\n"
-        "print('ok')\n"
-    )
-    env = dict(os.environ, PYTHONPATH=ROOT)
-    result = subprocess.run(
-        [sys.executable, "-c", script, *PUBLIC_PACKAGES],
+# Imports each package named on the command line, the package's own modules
+# dropped in between, and checks that none but `data` loads the heavy
+# dependencies.
+IMPORT_SCRIPT = """
+import importlib, sys
+heavy = ('tensorflow_datasets', 'nltk', 'keras_hub', 'skimage')
+for package in sys.argv[1:]:
+    for name in [m for m in sys.modules if m.startswith('vqct')]:
+        del sys.modules[name]
+    importlib.import_module(package)
+    if package != 'vqct_keras.data':
+        loaded = [m for m in heavy if m in sys.modules]
+        assert not loaded, (package, loaded)
+print('ok')
+"""
+
+
+def _start_imports(*packages):
+    return subprocess.Popen(
+        [sys.executable, "-c", IMPORT_SCRIPT, *packages],
         cwd=ROOT,
-        env=env,
-        capture_output=True,
+        env=dict(os.environ, PYTHONPATH=ROOT),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=300,
     )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.strip().endswith("ok")
+
+
+def _assert_imported(process, what):
+    stdout, stderr = process.communicate(timeout=600)
+    assert process.returncode == 0, (what, stderr[-3000:])
+    assert stdout.strip().endswith("ok"), what
+
+
+def test_each_public_package_imports_first_and_stays_light():
+    # Each package first in one interpreter: an import cycle fails here.
+    # The large test below starts a new interpreter for each.
+    _assert_imported(_start_imports(*PUBLIC_PACKAGES), PUBLIC_PACKAGES)
 
 
 @pytest.mark.large
 def test_each_public_package_imports_alone_in_a_fresh_interpreter():
     # One new interpreter per package, all started at once: a package that
-    # works only after another was imported, or an import cycle, fails
-    # here; and none but `data` loads the heavy dependencies.
-    script = (
-        "import importlib, sys\n"
-        "package = sys.argv[1]\n"
-        "importlib.import_module(package)\n"
-        "heavy = ('tensorflow_datasets', 'nltk', 'keras_hub', 'skimage')\n"
-        "if package != 'vqct_keras.data':\n"
-        "    loaded = [m for m in heavy if m in sys.modules]\n"
-        "    assert not loaded, (package, loaded)\n"
-        "print('ok')\n"
-    )
-    env = dict(os.environ, PYTHONPATH=ROOT)
+    # works only after another was imported fails here.
     processes = {
-        package: subprocess.Popen(
-            [sys.executable, "-c", script, package],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for package in PUBLIC_PACKAGES
+        package: _start_imports(package) for package in PUBLIC_PACKAGES
     }
     for package, process in processes.items():
-        stdout, stderr = process.communicate(timeout=600)
-        assert process.returncode == 0, (package, stderr[-3000:])
-        assert stdout.strip().endswith("ok"), package
+        _assert_imported(process, package)
