@@ -9,7 +9,6 @@ import pytest
 MODULES = [
     "vqct_keras.api_export",
     "vqct_keras.assets",
-    "vqct_keras.graph",
     "vqct_keras.losses",
     "vqct_keras.layers.attention_block",
     "vqct_keras.layers.initializers",
@@ -25,6 +24,7 @@ MODULES = [
     "vqct_keras.models.vqct_tokenizer",
     "vqct_keras.models.vqgan_decoder",
     "vqct_keras.models.vqgan_encoder",
+    "vqct_keras.normalized_adjacency",
     "vqct_keras.prior.codebook_prior",
     "vqct_keras.vocabulary",
     "vqct_keras.words",

@@ -89,6 +89,25 @@ def test_committed_notebooks_match_their_sources():
     )
 
 
+def test_install_cell_is_written_once_in_make_notebooks():
+    cells = set()
+    for name in make_notebooks.source_names():
+        with open(os.path.join(NOTEBOOKS, "src", name + ".py")) as file:
+            source = file.read()
+        assert source.count(make_notebooks.SETUP_MARKER) == 1, name
+        assert 'find_spec("vqct_keras")' not in source, name
+        code = [
+            text
+            for kind, text in make_notebooks.tutobook_to_cells(
+                make_notebooks.read_source(name)
+            )
+            if kind == "code"
+        ]
+        cells.add(code[0].split("\n\nimport importlib.metadata")[0])
+    # One install cell, two backend lines (TensorFlow only, or either).
+    assert len(cells) == 2, cells
+
+
 def test_notebooks_use_public_imports_only():
     private = re.compile(
         r"from vqct_keras\.\w+\.\w+ import|import vqct_keras\."

@@ -17,48 +17,9 @@ tokenizes images and reads the codes: per position, per image (a *word map*), ov
 language model's related words near each other?).
 """
 
-"""
-## Setup
+# setup: the install cell from notebooks/make_notebooks.py
 
-The first cell installs vqct_keras in a fresh runtime (Colab): it clones the repository, runs
-`bash scripts/setup.sh` (the package and its offline assets: NLTK data, the MiniLM codebook
-prior, the embedded images, the metric weights; a few minutes, once) into this notebook's
-Python, and picks the Keras backend. It does nothing when vqct_keras is already installed.
-"""
-
-import importlib.util
 import os
-import subprocess
-import sys
-
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")  # or "jax", before keras
-REPOSITORY = "https://github.com/__GITHUB_REPOSITORY__.git"
-if importlib.util.find_spec("vqct_keras") is None:
-    checkout = os.path.abspath("vqct_keras")
-    if not os.path.isdir(checkout):
-        subprocess.run(
-            ["git", "clone", "--depth=1", REPOSITORY, checkout], check=True
-        )
-    # setup.sh installs into $VQCT_VENV: make that this kernel's Python.
-    kernel = os.path.join(checkout, ".kernel", "bin")
-    os.makedirs(kernel, exist_ok=True)
-    if not os.path.exists(os.path.join(kernel, "python")):
-        os.symlink(sys.executable, os.path.join(kernel, "python"))
-    with open(os.path.join(kernel, "pip"), "w") as file:
-        file.write(f'#!/bin/sh\nexec "{sys.executable}" -m pip "$@"\n')
-    os.chmod(os.path.join(kernel, "pip"), 0o755)
-    subprocess.run(
-        ["bash", "scripts/setup.sh"],
-        cwd=checkout,
-        env=dict(os.environ, VQCT_VENV=os.path.dirname(kernel)),
-        check=True,
-    )
-    sys.path.insert(0, checkout)
-
-"""
-`VQCT_NOTEBOOK_QUICK=1` (the test suite sets it) shrinks every size in this notebook so that it
-runs top to bottom in seconds; the default sizes are the ones described in the text.
-"""
 
 QUICK = os.environ.get("VQCT_NOTEBOOK_QUICK") == "1"
 STEPS = 0 if QUICK else 200

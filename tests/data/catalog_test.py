@@ -2,11 +2,15 @@
 images of random sizes through the real builders' features): shapes,
 ranges, and the official preprocessing of every split."""
 
+import importlib
+import inspect
+
 import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from tests.data.images import write_images
 from vqct_keras.data import catalog
 from vqct_keras.data import errors
 from vqct_keras.data import loading
@@ -215,3 +219,60 @@ def test_any_tfds_dataset_offline_names_its_archives(tmp_path):
     with pytest.raises(errors.DatasetNotAvailableError) as raised:
         load_dataset("tfds:mnist", data_dir=str(tmp_path), download=False)
     assert "train-images-idx3-ubyte.gz" in str(raised.value)
+
+
+def test_every_part_names_the_module_of_its_builder():
+    for entry in catalog.ENTRIES.values():
+        for size in (32, 256):
+            for part in entry.parts(size):
+                if part.native:
+                    continue
+                module = importlib.import_module(part.module)
+                name = part.builder_name.split("/")[0]
+                builders = [
+                    value
+                    for value in vars(module).values()
+                    if getattr(value, "name", None) == name
+                ]
+                assert builders, (entry.name, part)
+    with pytest.raises(ValueError, match="module="):
+        catalog.DatasetPart("vqct_nowhere")
+
+
+def test_loader_knows_no_builder_by_class():
+    source = inspect.getsource(loading)
+    for name in ("FashionMnist", "PhotoCrops", "Ade20k", "CelebaHq"):
+        assert name not in source, name
+    for module in ("fashion_mnist_builder", "photo_sources", "ade20k_builder"):
+        assert module not in source, module
+    assert "isinstance(builder" not in source
+
+
+def test_a_new_dataset_is_a_builder_file_and_a_catalog_entry(
+    tmp_path, monkeypatch
+):
+    manual_dir = tmp_path / "manual"
+    write_images(str(manual_dir / "toy" / "train"), 3)
+    write_images(str(manual_dir / "toy" / "test"), 2, start=3)
+    entry = catalog.DatasetEntry(
+        name="toy",
+        description="A toy dataset.",
+        parts=lambda size: (
+            catalog.DatasetPart(
+                "vqct_test_toy", module="tests.data.toy_builder"
+            ),
+        ),
+        default_image_size=8,
+    )
+    monkeypatch.setitem(catalog.ENTRIES, "toy", entry)
+    kwargs = dict(data_dir=str(tmp_path / "tfds"), manual_dir=str(manual_dir))
+    train, info = load_dataset("toy", with_info=True, seed=0, **kwargs)
+    assert info.num_examples == 3 and info.builders[0].startswith(
+        "vqct_test_toy"
+    )
+    assert [image.shape for image in train] == [(8, 8, 3)] * 3
+    assert loading.dataset_info("toy", "test", **kwargs).num_examples == 2
+    with pytest.raises(errors.DatasetNotAvailableError, match="toy/test"):
+        load_dataset(
+            "toy", data_dir=str(tmp_path / "other"), manual_dir=str(tmp_path)
+        )

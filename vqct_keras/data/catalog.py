@@ -6,6 +6,21 @@ The paper's four datasets use the official VQCT loaders' transforms (see
 CUB are resized on the short side and cropped, CUB's test split and
 CelebA-HQ are not flipped. `default` (crops of natural photos that
 installed packages carry) needs no download at all.
+
+Adding a dataset is one builder file and one `DatasetEntry` in `ENTRIES`
+below: the entry's `DatasetPart` names the builder and the module that
+defines it, and the loader imports that module (which registers the builder
+with tfds) and calls the builder's hooks; it knows no builder by name. A
+builder of ours (`native=False`) is a tfds builder with three hooks, the
+ones `ImageFilesBuilder` defines:
+
+* `find_manual_dir(manual_dir)`: the folder to prepare from (data that
+  packages install elsewhere), or raise `DatasetNotAvailableError`;
+* `missing_manual_files(manual_dir)`: the files still missing there;
+* `source_fingerprint()`: a string that changes with the source files
+  (the dataset is prepared again), or `None`.
+
+See `docs/data.md` ("Adding a dataset").
 """
 
 import dataclasses
@@ -21,9 +36,12 @@ class DatasetPart:
     Args:
         builder_name: str. A tfds name with config, e.g. `"coco/2014"` or
             `"vqct_photo_crops/64"`.
+        module: str. For our builders: the module that defines the
+            builder (importing it registers the builder with tfds).
         native: bool. Prepared by tfds's own builder (download or
             archives in `manual_dir`); its images are checked once after
-            preparation. Ours check theirs while preparing.
+            preparation. Ours check theirs while preparing. A part is
+            either native or names its `module`.
         manual_files: tuple of str. For native builders: the archives
             tfds accepts in `manual_dir` instead of downloading them.
         download_url: str. Where a native builder downloads from (used to
@@ -32,10 +50,19 @@ class DatasetPart:
     """
 
     builder_name: str
+    module: str = ""
     native: bool = False
     manual_files: tuple = ()
     download_url: str = ""
     filename_key: str | None = "image/filename"
+
+    def __post_init__(self):
+        if self.native == bool(self.module):
+            raise ValueError(
+                f"DatasetPart {self.builder_name!r}: pass native=True for a "
+                "tfds builder, or module=... naming the module that defines "
+                "ours, not both."
+            )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,20 +72,25 @@ class DatasetEntry:
     Args:
         name: str. The name `load_dataset` accepts.
         description: str. One line.
-        splits: tuple of str. Its splits (tfds split names).
-        default_image_size: int. Output side when none is given.
         parts: callable `image_size -> tuple of DatasetPart`.
+        default_image_size: int. Output side when none is given. Defaults
+            to 256.
+        splits: tuple of str. Its splits (tfds split names). Defaults to
+            `("train", "test")`.
         preprocessing: dict of split to `ImagePreprocessing` keyword
             arguments (all but `image_size`); key `"*"` for every split.
+            Defaults to `TRAIN_TEST`: augmented train, plain test.
         official: dict of split (or `"*"`) to the official transform.
     """
 
     name: str
     description: str
-    splits: tuple
-    default_image_size: int
     parts: Callable
-    preprocessing: dict
+    default_image_size: int = 256
+    splits: tuple = ("train", "test")
+    preprocessing: dict = dataclasses.field(
+        default_factory=lambda: dict(TRAIN_TEST)
+    )
     official: dict = dataclasses.field(default_factory=dict)
 
     def preprocessing_for(self, split, image_size):
@@ -82,8 +114,17 @@ TRAIN_AUGMENTED = dict(resize="short_side", crop="center", random_flip=True)
 EVALUATION = dict(resize="short_side", crop="center", random_flip=False)
 SQUASH = dict(resize="square", crop=None, random_flip=False)
 RANDOM_CROP_FLIP = dict(resize="short_side", crop="random", random_flip=True)
+TRAIN_TEST = {"train": TRAIN_AUGMENTED, "test": EVALUATION}
 
-FASHION_MNIST = DatasetPart("vqct_fashion_mnist", filename_key=None)
+FASHION_MNIST = DatasetPart(
+    "vqct_fashion_mnist",
+    module="vqct_keras.data.fashion_mnist_builder",
+    filename_key=None,
+)
+ADE20K = DatasetPart("vqct_ade20k", module="vqct_keras.data.ade20k_builder")
+CELEBA_HQ = DatasetPart(
+    "vqct_celeba_hq", module="vqct_keras.data.celeba_hq_builder"
+)
 COCO_2014 = DatasetPart(
     "coco/2014",
     native=True,
@@ -107,7 +148,23 @@ CUB_200_2011 = DatasetPart(
 def photo_crops_part(image_size):
     """The photo-crop config for an output size: 64 px crops up to 64."""
     config = "64" if image_size <= 64 else "256"
-    return DatasetPart(f"vqct_photo_crops/{config}", filename_key="source")
+    return DatasetPart(
+        f"vqct_photo_crops/{config}",
+        module="vqct_keras.data.photo_crops_builder",
+        filename_key="source",
+    )
+
+
+def folder_part():
+    """The part that reads a folder of images (`ImageFolderBuilder`)."""
+    return DatasetPart(
+        "vqct_image_folder", module="vqct_keras.data.image_folder_builder"
+    )
+
+
+def tfds_part(name):
+    """The part that reads any tfds dataset with its own builder."""
+    return DatasetPart(name, native=True)
 
 
 ENTRIES = {
@@ -119,42 +176,34 @@ ENTRIES = {
                 "Crops of ~58 natural colour photos, installed offline "
                 "(Debian wallpapers, scikit-image, ...); 32 px by default."
             ),
-            splits=("train", "test"),
-            default_image_size=32,
             parts=lambda size: (photo_crops_part(size),),
-            preprocessing={"train": TRAIN_AUGMENTED, "test": EVALUATION},
+            default_image_size=32,
         ),
         DatasetEntry(
             name="fashion_mnist",
             description="Fashion-MNIST from Debian's IDX files, gray to RGB.",
-            splits=("train", "test"),
-            default_image_size=32,
             parts=lambda size: (FASHION_MNIST,),
-            preprocessing={"train": TRAIN_AUGMENTED, "test": EVALUATION},
+            default_image_size=32,
         ),
         DatasetEntry(
             name="photo_crops",
             description="Crops of ~58 natural photos from installed packages.",
-            splits=("train", "test"),
-            default_image_size=64,
             parts=lambda size: (photo_crops_part(size),),
-            preprocessing={"train": TRAIN_AUGMENTED, "test": EVALUATION},
+            default_image_size=64,
         ),
         DatasetEntry(
             name="ade20k",
             description="ADE20K 2021 full release (manual download).",
+            parts=lambda size: (ADE20K,),
             splits=("train", "validation"),
-            default_image_size=256,
-            parts=lambda size: (DatasetPart("vqct_ade20k"),),
             preprocessing={"*": SQUASH},
             official={"*": "Resize((256, 256))"},
         ),
         DatasetEntry(
             name="coco2014",
             description="MS-COCO 2014 train2014 / val2014 (tfds coco/2014).",
-            splits=("train", "validation"),
-            default_image_size=256,
             parts=lambda size: (COCO_2014,),
+            splits=("train", "validation"),
             preprocessing={"*": TRAIN_AUGMENTED},
             official={
                 "*": "Resize(256) -> CenterCrop(256) -> RandomHorizontalFlip"
@@ -163,8 +212,6 @@ ENTRIES = {
         DatasetEntry(
             name="cub200",
             description="CUB-200-2011, official split (caltech_birds2011).",
-            splits=("train", "test"),
-            default_image_size=256,
             parts=lambda size: (CUB_200_2011,),
             preprocessing={"train": RANDOM_CROP_FLIP, "test": EVALUATION},
             official={
@@ -176,9 +223,7 @@ ENTRIES = {
         DatasetEntry(
             name="celeba_hq",
             description="CelebA-HQ, multimodal train/test lists (manual).",
-            splits=("train", "test"),
-            default_image_size=256,
-            parts=lambda size: (DatasetPart("vqct_celeba_hq"),),
+            parts=lambda size: (CELEBA_HQ,),
             preprocessing={"*": EVALUATION},
             official={"*": "Resize(256) (images are square)"},
         ),

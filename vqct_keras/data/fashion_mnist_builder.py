@@ -110,6 +110,22 @@ class FashionMnistBuilder(tfds.core.GeneratorBasedBuilder):
             metadata=tfds.core.MetadataDict(),
         )
 
+    def source_fingerprint(self):
+        """None: the IDX files are read once (see `ImageFilesBuilder`)."""
+        return None
+
+    def find_manual_dir(self, manual_dir):
+        """The first of `manual_dir` and `DEBIAN_DIR` that holds the four
+        IDX files, else `manual_dir`."""
+        for directory in (manual_dir, DEBIAN_DIR):
+            if all(
+                find_idx_file(directory, stem)
+                for stems in FILES.values()
+                for stem in stems
+            ):
+                return directory
+        return manual_dir
+
     def missing_manual_files(self, manual_dir):
         missing = []
         for stems in FILES.values():

@@ -55,6 +55,16 @@ class ImageFilesBuilder(
         """A string that changes when the source files change, or None."""
         return None
 
+    def find_manual_dir(self, manual_dir):
+        """The folder to prepare from: `manual_dir` unless the builder's
+        data lies elsewhere (installed packages).
+
+        Raises:
+            DatasetNotAvailableError: when the builder's data cannot be
+                found anywhere (say how to get it).
+        """
+        return manual_dir
+
     def missing_manual_files(self, manual_dir):
         """What is missing from `manual_dir`; empty when all is there.
 

@@ -9,6 +9,7 @@ and preprocesses each one (see `ImagePreprocessing`), and batches.
 """
 
 import dataclasses
+import importlib
 import os
 import shutil
 import socket
@@ -21,16 +22,9 @@ from absl import logging
 from vqct_keras import assets
 from vqct_keras.data import catalog
 from vqct_keras.data import errors
-from vqct_keras.data import fashion_mnist_builder
 from vqct_keras.data import image_check
-from vqct_keras.data import photo_sources
-from vqct_keras.data.ade20k_builder import Ade20kBuilder  # noqa: F401
-from vqct_keras.data.celeba_hq_builder import CelebaHqBuilder  # noqa: F401
-from vqct_keras.data.fashion_mnist_builder import FashionMnistBuilder
-from vqct_keras.data.image_files_builder import ImageFilesBuilder
 from vqct_keras.data.image_folder_builder import ImageFolderBuilder
 from vqct_keras.data.image_preprocessing import ImagePreprocessing
-from vqct_keras.data.photo_crops_builder import PhotoCropsBuilder
 
 ON_ERROR_MODES = ("skip", "fail")
 # Shuffle buffers hold encoded images; this bounds their memory.
@@ -298,18 +292,6 @@ def _reachable(url, timeout=5.0):
         return False
 
 
-def _fashion_mnist_dir(manual_dir):
-    """The first folder holding the four IDX files, or `manual_dir`."""
-    for directory in (manual_dir, fashion_mnist_builder.DEBIAN_DIR):
-        if all(
-            fashion_mnist_builder.find_idx_file(directory, stem)
-            for stems in fashion_mnist_builder.FILES.values()
-            for stem in stems
-        ):
-            return directory
-    return manual_dir
-
-
 class _Part:
     """One prepared tfds builder, its split, and its unreadable records."""
 
@@ -332,6 +314,9 @@ class _Part:
             return ImageFolderBuilder(
                 root_dir=self.folder, data_dir=self.data_dir
             )
+        if self.spec.module:
+            # Our builders register themselves with tfds when imported.
+            importlib.import_module(self.spec.module)
         return tfds.builder(self.spec.builder_name, data_dir=self.data_dir)
 
     def _layout_error(self, missing, cause=""):
@@ -375,16 +360,6 @@ class _Part:
                 return
         manual_dir = self.manual_dir
         config = {}
-        if isinstance(builder, FashionMnistBuilder):
-            manual_dir = _fashion_mnist_dir(manual_dir)
-        if isinstance(builder, PhotoCropsBuilder):
-            if not photo_sources.find_photo_sources():
-                raise errors.DatasetNotAvailableError(
-                    "No natural photos installed: run scripts/setup.sh, or "
-                    "apt-get install -y mate-backgrounds "
-                    "plasma-workspace-wallpapers, or pip install "
-                    "scikit-image."
-                )
         if self.spec.native:
             files, url = self._native_downloads()
             missing = [
@@ -397,6 +372,7 @@ class _Part:
             if missing and not _reachable(url):
                 raise self._layout_error(missing, f": {url} is unreachable")
         else:
+            manual_dir = builder.find_manual_dir(manual_dir)
             missing = builder.missing_manual_files(manual_dir)
             if missing:
                 raise self._layout_error(missing)
@@ -426,11 +402,11 @@ class _Part:
 
     def _stale(self):
         builder = self.builder
-        if not isinstance(builder, ImageFilesBuilder):
+        if self.spec.native:
             return False
         if not builder.is_prepared():  # Mocked data: nothing to compare.
             return False
-        recorded = builder.info.metadata.get("fingerprint")
+        recorded = (builder.info.metadata or {}).get("fingerprint")
         return recorded != builder.source_fingerprint()
 
     def _check_split(self):
@@ -546,12 +522,10 @@ class _Source:
         else:
             self.image_size = int(image_size or 256)
             if folder:
-                specs = (catalog.DatasetPart("vqct_image_folder"),)
+                specs = (catalog.folder_part(),)
                 self.description = f"Images under {folder}."
             else:
-                specs = (
-                    catalog.DatasetPart(self.name[len("tfds:") :], native=True),
-                )
+                specs = (catalog.tfds_part(self.name[len("tfds:") :]),)
                 self.description = f"tfds dataset {self.name[5:]}."
             kwargs = catalog.GENERIC_PREPROCESSING.get(
                 base, catalog.GENERIC_PREPROCESSING["*"]

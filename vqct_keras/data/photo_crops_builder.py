@@ -7,6 +7,7 @@ import math
 import numpy as np
 import tensorflow_datasets as tfds
 
+from vqct_keras.data import errors
 from vqct_keras.data import image_files
 from vqct_keras.data import photo_sources
 from vqct_keras.data.image_files_builder import ImageFilesBuilder
@@ -108,6 +109,16 @@ class PhotoCropsBuilder(ImageFilesBuilder):
 
     def source_fingerprint(self):
         return photo_sources.sources_fingerprint()
+
+    def find_manual_dir(self, manual_dir):
+        if not photo_sources.find_photo_sources():
+            raise errors.DatasetNotAvailableError(
+                "No natural photos installed: run scripts/setup.sh, or "
+                "apt-get install -y mate-backgrounds "
+                "plasma-workspace-wallpapers, or pip install "
+                "scikit-image."
+            )
+        return manual_dir
 
     def _split_generators(self, dl_manager):
         del dl_manager

@@ -158,6 +158,20 @@ def _largest_landscape(folder):
     return best
 
 
+def _package_photos(package, names, *folders):
+    """`{"<package>/<stem>": path}` of the photos a Python package bundles
+    in `folders`; empty when the package is not installed."""
+    directory = _package_dir(package)
+    if not directory:
+        return {}
+    return {
+        f"{package}/{os.path.splitext(name)[0]}": os.path.join(
+            directory, *folders, name
+        )
+        for name in names
+    }
+
+
 def candidate_paths():
     """`{source id: path}` for every known photo, installed or not."""
     paths = {}
@@ -166,27 +180,17 @@ def candidate_paths():
     for name in PLASMA_PHOTOS:
         folder = os.path.join(PLASMA_DIR, name, "contents", "images")
         paths[f"plasma/{name}"] = _largest_landscape(folder) or folder
-    skimage_dir = _package_dir("skimage")
-    if skimage_dir:
-        for name in SKIMAGE_PHOTOS:
-            source_id = "skimage/" + os.path.splitext(name)[0]
-            paths[source_id] = os.path.join(skimage_dir, "data", name)
+    paths.update(_package_photos("skimage", SKIMAGE_PHOTOS, "data"))
     for name in LOMIRI_PHOTOS:
         paths[f"lomiri/{name}"] = os.path.join(LOMIRI_DIR, name + ".jpg")
-    sklearn_dir = _package_dir("sklearn")
-    if sklearn_dir:
-        for name in SKLEARN_PHOTOS:
-            source_id = "sklearn/" + os.path.splitext(name)[0]
-            paths[source_id] = os.path.join(
-                sklearn_dir, "datasets", "images", name
-            )
-    matplotlib_dir = _package_dir("matplotlib")
-    if matplotlib_dir:
-        for name in MATPLOTLIB_PHOTOS:
-            source_id = "matplotlib/" + os.path.splitext(name)[0]
-            paths[source_id] = os.path.join(
-                matplotlib_dir, "mpl-data", "sample_data", name
-            )
+    paths.update(
+        _package_photos("sklearn", SKLEARN_PHOTOS, "datasets", "images")
+    )
+    paths.update(
+        _package_photos(
+            "matplotlib", MATPLOTLIB_PHOTOS, "mpl-data", "sample_data"
+        )
+    )
     return paths
 
 

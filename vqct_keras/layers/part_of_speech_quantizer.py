@@ -7,13 +7,13 @@ import numpy as np
 from keras import ops
 
 from vqct_keras.api_export import vqct_export
-from vqct_keras.graph import normalized_adjacency
 from vqct_keras.layers.codebook_cache import CodebookCache
 from vqct_keras.layers.quantizer_ops import quantization_losses
 from vqct_keras.layers.quantizer_ops import squared_distances
 from vqct_keras.layers.quantizer_ops import straight_through
 from vqct_keras.layers.quantizer_ops import usage_fraction
 from vqct_keras.layers.transferred_codebook import TransferredCodebook
+from vqct_keras.normalized_adjacency import normalized_adjacency
 from vqct_keras.vocabulary import VOCABULARY_FILENAME
 from vqct_keras.vocabulary import CodeVocabulary
 from vqct_keras.vocabulary import WordsUnavailableError

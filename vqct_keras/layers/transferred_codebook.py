@@ -5,9 +5,9 @@ import numpy as np
 from keras import ops
 
 from vqct_keras.api_export import vqct_export
-from vqct_keras.graph import normalized_adjacency
 from vqct_keras.layers.initializers import FanInUniform
 from vqct_keras.layers.initializers import torch_default_kernel_initializer
+from vqct_keras.normalized_adjacency import normalized_adjacency
 
 TRANSFER_KINDS = ("gcn", "mlp", "frozen", "learned")
 

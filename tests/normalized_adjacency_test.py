@@ -1,23 +1,8 @@
 import numpy as np
 import pytest
 
-from vqct_keras.graph import normalized_adjacency
-
-
-def dense_reference(num_nodes, edges, weights):
-    """D^-1/2 (A + I) D^-1/2 built densely, torch_geometric style."""
-    adjacency = np.zeros((num_nodes, num_nodes))
-    for (i, j), w in zip(edges, weights):
-        if i == j:
-            adjacency[i, i] += w
-        else:
-            adjacency[i, j] += w
-            adjacency[j, i] += w
-    for i in range(num_nodes):
-        if adjacency[i, i] == 0:
-            adjacency[i, i] = 1.0
-    degree = adjacency.sum(axis=1)
-    return adjacency / np.sqrt(degree)[:, None] / np.sqrt(degree)[None, :]
+from tests.test_graph_helpers import dense_reference
+from vqct_keras.normalized_adjacency import normalized_adjacency
 
 
 def test_matches_dense_reference_with_duplicates_loops_and_isolated_node():
