@@ -24,7 +24,8 @@ from `<output_dir>/fid_reference.npz` (checked by a pixel digest).
 Resumable: a finished run (`result.json` in its folder) is never run
 again, an interrupted one continues from its last checkpoint. Re-running
 the command after the study finished trains nothing and rewrites
-`<output_dir>/ablation.json`; `benchmarks/report.py` turns that into
+`<output_dir>/ablation.json` (also rewritten after every run, marked
+`complete` or not); `benchmarks/report.py` turns that into
 `docs/results/ablation.md`.
 
 Usage (from the repository root):
@@ -54,6 +55,10 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TRAIN_SCRIPT = os.path.join(REPO_ROOT, "training", "train.py")
 RESULT_FILE = "result.json"
 STUDY_FILE = "ablation.json"
+# The default study's folder: in the repository, so that a study can be
+# finished over several sittings, even on a new clone (its .gitignore keeps
+# each run's result.json and reconstructions.png, not the checkpoints).
+DEFAULT_STUDY = os.path.join("benchmarks", "results", "ablation")
 
 # Arm name -> (description, train.py flags). `{prior_codes}` and
 # `{random_prior}` are filled in per study and seed.
@@ -106,7 +111,7 @@ def define_flags(flag_values=flags.FLAGS):
         "output_dir",
         None,
         "The study's folder (resumed when it exists). Default: "
-        "runs/ablation (runs/ablation-quick with --quick).",
+        f"{DEFAULT_STUDY} (runs/ablation-quick with --quick).",
         flag_values=flag_values,
     )
     flags.DEFINE_string(
@@ -176,7 +181,7 @@ class StudyFailed(RuntimeError):
 def study_settings():
     """The study's settings from the flags (`--quick` applied)."""
     settings = {
-        "train_flagfile": os.path.abspath(FLAGS.train_flagfile),
+        "train_flagfile": _repository_relative(FLAGS.train_flagfile),
         "arms": list(FLAGS.arms),
         "seeds": FLAGS.seeds,
         "steps": FLAGS.steps,
@@ -198,13 +203,21 @@ def study_settings():
         raise app.UsageError(
             f"Unknown --arms {unknown}; choose from {list(ARMS)}."
         )
-    if not os.path.isfile(settings["train_flagfile"]):
+    if not os.path.isfile(os.path.join(REPO_ROOT, settings["train_flagfile"])):
         raise app.UsageError(
             f"--train_flagfile {FLAGS.train_flagfile} does not exist; give "
             "a training/train.py flagfile (e.g. "
             "training/configs/ablation.flags)."
         )
     return settings
+
+
+def _repository_relative(path):
+    """`path` relative to the repository when inside it (so that a study
+    folder means the same on another clone), else absolute."""
+    path = os.path.abspath(path)
+    inside = os.path.commonpath([path, REPO_ROOT]) == REPO_ROOT
+    return os.path.relpath(path, REPO_ROOT) if inside else path
 
 
 def load_prior(path):
@@ -250,7 +263,7 @@ def train_command(settings, output_dir, arm, seed, fill):
     args = [
         sys.executable,
         TRAIN_SCRIPT,
-        f"--flagfile={settings['train_flagfile']}",
+        "--flagfile=" + os.path.join(REPO_ROOT, settings["train_flagfile"]),
         f"--output_dir={run_folder(output_dir, arm, seed)}",
         f"--seed={seed}",
         f"--eval_max_images={settings['eval_images']}",
@@ -376,35 +389,12 @@ def _write_json(path, data):
 
 
 def run_study(settings, output_dir):
-    """Every arm and seed, in order; returns the study's record."""
+    """Every arm and seed, in order; `ablation.json` is rewritten after each
+    run (a study stopped part way can be reported as such)."""
     prior = load_prior(FLAGS.prior)
-    fill = {"prior_codes": prior.num_codes}
-    results = []
-    trained = 0
-    total = len(settings["arms"]) * settings["seeds"]
-    # Seed by seed (every arm once, then again): a study stopped part way
-    # has compared every arm on the first seeds.
-    for seed in range(settings["seeds"]):
-        for arm in settings["arms"]:
-            fill = dict(fill, random_prior="")
-            if arm == "random_prior":
-                path = os.path.join(output_dir, f"random_prior_seed{seed}.npz")
-                if not os.path.exists(path):
-                    random_prior(prior, seed).save(path)
-                fill["random_prior"] = path
-            result, ran = run_one(settings, output_dir, arm, seed, fill)
-            trained += ran
-            results.append(result)
-            figures = result["figures"]
-            print(
-                f"[ablation] {len(results)}/{total} {arm} seed {seed}"
-                f"{'' if ran else ' (done before)'}: PSNR "
-                f"{_fmt(figures.get('psnr'))} dB, LPIPS "
-                f"{_fmt(figures.get('lpips'))}, rFID "
-                f"{_fmt(figures.get('rfid'))}",
-                flush=True,
-            )
-    return {
+    from benchmarks import machine
+
+    study = {
         "settings": settings,
         "arms": {arm: ARMS[arm][0] for arm in settings["arms"]},
         "prior": {
@@ -415,12 +405,42 @@ def run_study(settings, output_dir):
         "command": display_command(
             ["python", os.path.relpath(sys.argv[0], REPO_ROOT)] + sys.argv[1:]
         ),
-        "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(
-            timespec="seconds"
-        ),
-        "runs_trained_now": trained,
-        "results": results,
+        "machine": machine.machine_description(),
+        "versions": machine.versions(),
+        "planned_runs": len(settings["arms"]) * settings["seeds"],
+        "complete": False,
+        "runs_trained_now": 0,
+        "results": [],
     }
+    results = study["results"]
+    # Seed by seed (every arm once, then again): a study stopped part way
+    # has compared every arm on the first seeds.
+    for seed in range(settings["seeds"]):
+        for arm in settings["arms"]:
+            fill = {"prior_codes": prior.num_codes, "random_prior": ""}
+            if arm == "random_prior":
+                path = os.path.join(output_dir, f"random_prior_seed{seed}.npz")
+                if not os.path.exists(path):
+                    random_prior(prior, seed).save(path)
+                fill["random_prior"] = path
+            result, ran = run_one(settings, output_dir, arm, seed, fill)
+            study["runs_trained_now"] += ran
+            results.append(result)
+            study["complete"] = len(results) == study["planned_runs"]
+            study["updated"] = datetime.datetime.now(
+                datetime.timezone.utc
+            ).isoformat(timespec="seconds")
+            _write_json(os.path.join(output_dir, STUDY_FILE), study)
+            figures = result["figures"]
+            print(
+                f"[ablation] {len(results)}/{study['planned_runs']} {arm} "
+                f"seed {seed}{'' if ran else ' (done before)'}: PSNR "
+                f"{_fmt(figures.get('psnr'))} dB, LPIPS "
+                f"{_fmt(figures.get('lpips'))}, rFID "
+                f"{_fmt(figures.get('rfid'))}",
+                flush=True,
+            )
+    return study
 
 
 def _fmt(value):
@@ -431,7 +451,7 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
     settings = study_settings()
-    default = "runs/ablation-quick" if settings["quick"] else "runs/ablation"
+    default = "runs/ablation-quick" if settings["quick"] else DEFAULT_STUDY
     output_dir = os.path.abspath(
         FLAGS.output_dir or os.path.join(REPO_ROOT, default)
     )
@@ -457,11 +477,6 @@ def main(argv):
     except StudyFailed as error:
         print(f"[ablation] {error}", file=sys.stderr, flush=True)
         sys.exit(1)
-    from benchmarks import machine
-
-    study["machine"] = machine.machine_description()
-    study["versions"] = machine.versions()
-    _write_json(os.path.join(output_dir, STUDY_FILE), study)
     print(
         f"[ablation] {len(study['results'])} runs ({study['runs_trained_now']}"
         f" trained now). Report: python benchmarks/report.py "

@@ -23,6 +23,7 @@ from absl import app
 from absl import flags
 
 FLAGS = flags.FLAGS
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # (key in metrics.json, column title, format, better: +1 higher, -1 lower).
 MAIN_COLUMNS = (
@@ -261,7 +262,10 @@ def render(study, study_dir, output):
     reconstruction_grid(study, study_dir, grid)
     settings = study["settings"]
     relative = os.path.basename(images_dir)
-    with open(settings["train_flagfile"]) as f:
+    flagfile_path = settings["train_flagfile"]
+    if not os.path.isabs(flagfile_path):
+        flagfile_path = os.path.join(REPO_ROOT, flagfile_path)
+    with open(flagfile_path) as f:
         flagfile = f.read().strip()
     first = study["results"][0]
     lines = [
@@ -273,7 +277,14 @@ def render(study, study_dir, output):
         f"first {settings['eval_images']:,} held-out images.",
         "",
         f"- Command: `{study['command']}`",
-        f"- Finished: {study['finished']}",
+        f"- Updated: {study.get('updated', 'n/a')}; "
+        + (
+            "complete"
+            if study.get("complete", True)
+            else f"**partial: {len(study['results'])} of "
+            f"{study['planned_runs']} runs** (re-run the command to finish "
+            "it; finished runs are kept)"
+        ),
         f"- Machine: {study.get('machine', 'n/a')}",
         "- Versions: "
         + ", ".join(f"{k} {v}" for k, v in study.get("versions", {}).items()),
@@ -338,8 +349,8 @@ def main(argv):
     if not os.path.exists(path):
         raise app.UsageError(
             f"{path} does not exist: run benchmarks/ablation.py with "
-            f"--output_dir={FLAGS.study} first (it writes ablation.json when "
-            "every run has finished)."
+            f"--output_dir={FLAGS.study} first (it writes ablation.json "
+            "after every run)."
         )
     with open(path) as f:
         study = json.load(f)

@@ -170,7 +170,9 @@ def _fake_study(folder):
         "arms": {"vqct": "VQCT", "vqgan_1024": "VQGAN"},
         "prior": {"num_adjectives": 10, "num_nouns": 20, "sha256": "ab" * 8},
         "command": "python benchmarks/ablation.py",
-        "finished": "2026-12-02T00:00:00+00:00",
+        "updated": "2026-12-02T00:00:00+00:00",
+        "planned_runs": 6,
+        "complete": False,
         "results": results,
     }
     (folder / "ablation.json").write_text(json.dumps(study))
@@ -201,6 +203,7 @@ def test_report_tables_pictures_and_spread(tmp_path, parsed_flags):
     ) as grid:
         assert grid.size[1] == 3 * (64 + report.GRID_GAP)  # originals + 2 arms
     assert "--steps=4" in text
+    assert "**partial: 4 of 6 runs**" in text
 
 
 def _ablation(output_dir, *extra, **popen):
@@ -246,6 +249,9 @@ def test_quick_study_end_to_end_resumes_and_reports(tmp_path):
     process.wait()
     assert (study / "runs" / "vqct" / "seed0" / "result.json").exists()
     assert not (second / "result.json").exists()
+    partial = json.loads((study / "ablation.json").read_text())
+    assert partial["complete"] is False
+    assert [r["arm"] for r in partial["results"]] == ["vqct"]
     first_result = (
         study / "runs" / "vqct" / "seed0" / "result.json"
     ).read_text()
@@ -261,6 +267,7 @@ def test_quick_study_end_to_end_resumes_and_reports(tmp_path):
     )
     written = json.loads((study / "ablation.json").read_text())
     assert len(written["results"]) == len(ablation.ARMS)
+    assert written["complete"] is True
     for result in written["results"]:
         figures = result["figures"]
         for key in ("psnr", "ssim", "lpips", "rfid"):
