@@ -120,6 +120,33 @@ class CodebookUsage:
         }
 
 
+def usage_trackers(quantizer):
+    """One `CodebookUsage` per codebook of a quantizer (its
+    `codebook_names` and `codebook_sizes`).
+
+    Example:
+
+    >>> from vqct_keras.layers.vector_quantizer import VectorQuantizer
+    >>> [u.name for u in usage_trackers(VectorQuantizer(num_codes=4))]
+    ['codebook']
+    """
+    return [
+        CodebookUsage(size, name)
+        for name, size in zip(
+            quantizer.codebook_names, quantizer.codebook_sizes
+        )
+    ]
+
+
+def update_usage(usages, quantizer, indices):
+    """Count indices `(..., index_depth)` into `usage_trackers(quantizer)`:
+    each slot into the tracker of its codebook (`slot_codebooks`)."""
+    if not isinstance(indices, np.ndarray):
+        indices = ops.convert_to_numpy(indices)
+    for slot, codebook in enumerate(quantizer.slot_codebooks):
+        usages[codebook].update(indices[..., slot])
+
+
 def update_adjective_noun_usage(adjective_usage, noun_usage, indices):
     """Count VQCT indices `(..., top_k + 1)` into the two trackers.
 
