@@ -1,6 +1,7 @@
 """The VQCT image tokenizer: encoder, part-of-speech quantizer, decoder."""
 
 import contextlib
+import inspect
 
 import keras
 from keras import ops
@@ -406,6 +407,17 @@ class VQCTTokenizer(keras.Model):
                 quantizer_args[key] = overrides.pop(key)
             elif key in others:
                 overrides.pop(key)
+        architecture = set(inspect.signature(cls.__init__).parameters)
+        architecture = (architecture - {"self", "quantizer", "kwargs"}) | {
+            "embed_dim"
+        }
+        unknown = sorted(set(overrides) - architecture)
+        if unknown:
+            raise ValueError(
+                f"Unknown argument(s) {unknown} for a {quantizer!r} tokenizer: "
+                f"pass architecture arguments {sorted(architecture)} or "
+                f"quantizer arguments {sorted(own)}."
+            )
         config.update(overrides)
         layer = quantizer_cls.from_build_args(
             config.pop("embed_dim"),
