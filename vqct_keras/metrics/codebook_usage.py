@@ -1,9 +1,11 @@
 """Codebook usage over a whole evaluation pass: counts, usage, perplexity.
 
-VQCT has two codebooks, adjectives and nouns, each with local indices; the
-`PartOfSpeechQuantizer` returns indices `(..., top_k + 1)` (the top-k
-adjective picks, then the noun). Track each codebook with its own
-`CodebookUsage` (`update_adjective_noun_usage` splits the indices).
+A quantizer has one or more codebooks (`codebook_names`), and each index
+slot points into one of them (`slot_codebooks`): VQCT's adjective and noun
+codebooks, each with local indices, get indices `(..., top_k + 1)` (the
+top-k adjective picks, then the noun). Track each codebook with its own
+`CodebookUsage`: `usage_trackers(quantizer)` makes them and
+`update_usage` counts each slot into its codebook's tracker.
 """
 
 import numpy as np
