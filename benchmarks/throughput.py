@@ -42,6 +42,8 @@ from absl import flags
 
 from benchmarks import machine
 
+from training import keras_free  # noqa: E402
+
 # Figures of the official PyTorch VQCT code at configuration S, measured by
 # a previous session on the same 2-core machine (torch 2.13 CPU, 2 threads,
 # eager float32, medians of 3 interleaved runs), 2026-12.
@@ -61,6 +63,14 @@ OFFICIAL = {
         "train_peak_rss_gib": 1.42,
     },
 }
+
+
+def preset_architecture(name):
+    """A tokenizer preset's architecture in this script's terms, read
+    without importing Keras (the measurements run in child processes)."""
+    config = keras_free.preset_config(name)
+    return dict(image_size=config.pop("resolution"), **config)
+
 
 CONFIGS = {
     # The issue's configuration "S".
@@ -83,16 +93,11 @@ CONFIGS = {
         encode_batches=(8, 64),
         decode_batches=(8,),
     ),
-    # The paper's f16 tokenizer at 256 px (taming PatchGAN defaults).
+    # The paper's f16 tokenizer at 256 px (the preset vqct_f16_256, taming
+    # PatchGAN defaults).
     "paper": dict(
-        image_size=256,
+        **preset_architecture("vqct_f16_256"),
         batch_size=2,
-        ch=128,
-        ch_mult=(1, 1, 2, 2, 4),
-        num_res_blocks=2,
-        attn_resolutions=(16,),
-        z_channels=256,
-        embed_dim=256,
         ndf=64,
         n_layers=3,
         num_adjectives=1949,
@@ -312,7 +317,7 @@ def build_tokenizer(config):
         num_res_blocks=config["num_res_blocks"],
         attn_resolutions=config["attn_resolutions"],
         z_channels=config["z_channels"],
-        num_groups=min(32, config["ch"]),
+        num_groups=config.get("num_groups", min(32, config["ch"])),
         name="vqct_tokenizer",
     )
     tokenizer.build()

@@ -172,19 +172,21 @@ def main(argv):
     outputs = np.clip(np.concatenate(outputs), -1, 1)
     unquantized = np.clip(np.concatenate(unquantized), -1, 1)
     results = {"images": int(len(originals))}
-    if hasattr(quantizer, "codebooks"):
-        adjectives, nouns = (np.asarray(c) for c in quantizer.codebooks())
-        dim = quantizer.embed_dim
-        top_k = quantizer.top_k
-        results["adjectives"] = half_summary(
-            latents[:, :dim], quantized[:, :dim], indices[:, :top_k], adjectives
+    # One summary per codebook ("adjectives", "nouns" for VQCT): the
+    # latent channels it codes and the index slots that point into it.
+    for number, codes in enumerate(quantizer.codebooks()):
+        start, stop = quantizer.codebook_channels[number]
+        slots = [
+            slot
+            for slot, codebook in enumerate(quantizer.slot_codebooks)
+            if codebook == number
+        ]
+        results[f"{quantizer.codebook_names[number]}s"] = half_summary(
+            latents[:, start:stop],
+            quantized[:, start:stop],
+            indices[:, slots],
+            np.asarray(codes),
         )
-        results["nouns"] = half_summary(
-            latents[:, dim:], quantized[:, dim:], indices[:, top_k:], nouns
-        )
-    else:
-        codes = np.asarray(quantizer.codebook())
-        results["codes"] = half_summary(latents, quantized, indices, codes)
     results["originals"] = colour_summary(originals)
     results["reconstructions"] = colour_summary(outputs)
     results["unquantized_reconstructions"] = colour_summary(unquantized)

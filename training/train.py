@@ -38,13 +38,8 @@ def build_models(prior, image_size, architecture=None):
     dtype = (
         None if FLAGS.mixed_precision == "float32" else FLAGS.mixed_precision
     )
-    quantizer_args = {}
-    if FLAGS.quantizer == "part_of_speech":
-        quantizer_args = dict(
-            transfer=FLAGS.transfer,
-            top_k=FLAGS.top_k,
-            dropout=FLAGS.codebook_dropout,
-        )
+    # Every quantizer flag; the quantizer takes those it declares in its
+    # `build_arguments` (vqct_keras/layers/quantizer_registry.py).
     tokenizer = build_tokenizer(
         FLAGS.preset,
         prior=prior,
@@ -53,7 +48,9 @@ def build_models(prior, image_size, architecture=None):
         dtype=dtype,
         seed=FLAGS.seed,
         **(architecture or {}),
-        **quantizer_args,
+        transfer=FLAGS.transfer,
+        top_k=FLAGS.top_k,
+        dropout=FLAGS.codebook_dropout,
     )
     discriminator = PatchDiscriminator(
         ndf=FLAGS.disc_ndf,
@@ -71,7 +68,9 @@ def build_models(prior, image_size, architecture=None):
 
 
 def load_prior():
-    if FLAGS.quantizer != "part_of_speech":
+    from vqct_keras.layers.quantizer_registry import get_quantizer_class
+
+    if not get_quantizer_class(FLAGS.quantizer).uses_prior:
         return None
     from vqct_keras.prior.codebook_prior import CodebookPrior
 

@@ -3,6 +3,7 @@
 from absl import flags
 
 from training import cli_utils
+from training import keras_free
 from training.strategy import STRATEGIES
 
 # Integer architecture fields that --architecture may override.
@@ -44,10 +45,15 @@ def define_flags():
     flags.DEFINE_enum(
         "quantizer",
         "part_of_speech",
-        ["part_of_speech", "vector"],
-        "VQCT's part-of-speech quantizer or the VQGAN baseline.",
+        keras_free.quantizer_names(),
+        "VQCT's part-of-speech quantizer, the VQGAN baseline ('vector'), "
+        "or another registered quantizer (docs/quantizers.md).",
     )
-    flags.DEFINE_integer("num_codes", 1024, "Codebook size of 'vector'.")
+    flags.DEFINE_integer(
+        "num_codes",
+        1024,
+        "Codebook size of 'vector' (per stage for 'residual_vector').",
+    )
     flags.DEFINE_string(
         "prior",
         None,

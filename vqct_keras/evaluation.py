@@ -33,6 +33,7 @@ import PIL.Image
 from vqct_keras.metrics import codebook_usage as usage_lib
 from vqct_keras.metrics import fid_reference
 from vqct_keras.metrics import image_quality
+from vqct_keras.models.vqct_tokenizer import VQCTTokenizer
 
 METRICS_FILE = "metrics.json"
 GRID_FILE = "reconstructions.png"
@@ -260,11 +261,11 @@ def load_tokenizer(path):
         json.JSONDecodeError,
     ) as e:
         raise ValueError(f"{broken} ({type(e).__name__}: {e})") from e
-    if not hasattr(model, "quantizer") and hasattr(model, "tokenizer"):
-        model = model.tokenizer
-    if not (
-        hasattr(model, "quantizer") and hasattr(model, "encode_to_indices")
+    if not _is_tokenizer(model) and _is_tokenizer(
+        getattr(model, "tokenizer", None)
     ):
+        model = model.tokenizer
+    if not _is_tokenizer(model):
         raise ValueError(
             f"{path} holds a {type(model).__name__}, not a tokenizer with a "
             "quantizer and encode_to_indices."
@@ -372,7 +373,7 @@ class ReconstructionEvaluator:
         self.fid_protocol = fid_protocol
         self.fid_feature_extractor = fid_feature_extractor
         self.lpips_model = lpips_model
-        self.usages = _usage_trackers(quantizer)
+        self.usages = usage_lib.usage_trackers(quantizer)
         self.sums = {name: 0.0 for name in _PER_IMAGE_METRICS}
         self.counts = {name: 0 for name in _PER_IMAGE_METRICS}
         self.notes = {}
@@ -446,10 +447,7 @@ class ReconstructionEvaluator:
                 f"indices must be (B, h, w, {self.quantizer.index_depth}), "
                 f"got {indices.shape}"
             )
-        if len(self.usages) == 2:
-            usage_lib.update_adjective_noun_usage(*self.usages, indices)
-        else:
-            self.usages[0].update(indices[..., 0])
+        usage_lib.update_usage(self.usages, self.quantizer, indices)
 
     def _keep_for_grid(self, originals, reconstructions):
         missing = self.grid_size - sum(len(x) for x in self.grid_originals)
@@ -780,19 +778,8 @@ def _json_safe(value):
 # === Helpers ===
 
 
-def _usage_trackers(quantizer):
-    if hasattr(quantizer, "num_adjectives") and hasattr(quantizer, "num_nouns"):
-        return [
-            usage_lib.CodebookUsage(quantizer.num_adjectives, "adjective"),
-            usage_lib.CodebookUsage(quantizer.num_nouns, "noun"),
-        ]
-    if hasattr(quantizer, "num_codes"):
-        return [usage_lib.CodebookUsage(quantizer.num_codes, "codebook")]
-    raise ValueError(
-        f"Unsupported quantizer {type(quantizer).__name__}: expected a "
-        "PartOfSpeechQuantizer (num_adjectives, num_nouns) or a "
-        "VectorQuantizer (num_codes)."
-    )
+def _is_tokenizer(model):
+    return isinstance(model, VQCTTokenizer)
 
 
 def _lpips_model():

@@ -32,7 +32,6 @@ import keras
 import numpy as np
 from keras import ops
 
-from vqct_keras.layers.part_of_speech_quantizer import PartOfSpeechQuantizer
 from vqct_keras.models.vqct_tokenizer import VQCTTokenizer
 from vqct_keras.version import __version__
 from vqct_keras.vocabulary import VOCABULARY_FILENAME
@@ -312,27 +311,12 @@ def _vocabulary_info(vocabulary):
 def index_layout(quantizer):
     """Names and ranges of the index slots of a quantizer."""
     ranges = [int(bound) for bound in quantizer.index_ranges]
-    if isinstance(quantizer, PartOfSpeechQuantizer):
-        slots = [f"adjective_{k + 1}" for k in range(quantizer.top_k)]
-        slots.append("noun")
-        description = (
-            "Per position [adjective_1, ..., adjective_k, noun]: local "
-            "indices into the adjective and the noun codebook (the prior's "
-            "adjective and noun word lists); adjective_1 is the nearest."
-        )
-    else:
-        slots = (
-            ["code"]
-            if len(ranges) == 1
-            else [f"code_{k}" for k in range(len(ranges))]
-        )
-        description = "Per position the index of the nearest codebook entry."
     return {
         "quantizer": type(quantizer).__name__,
         "depth": len(ranges),
-        "slots": slots,
+        "slots": list(quantizer.index_slots),
         "ranges": ranges,
-        "description": description,
+        "description": quantizer.index_description,
     }
 
 

@@ -209,18 +209,12 @@ def tokenizer_description(tokenizer):
         value = np.ascontiguousarray(keras.ops.convert_to_numpy(weight))
         digest.update(f"{weight.path}:{value.dtype}:{value.shape}".encode())
         digest.update(value.tobytes())
-    if hasattr(quantizer, "num_adjectives"):
-        codebooks = {
-            "adjective": int(quantizer.num_adjectives),
-            "noun": int(quantizer.num_nouns),
-        }
-        layout = (
-            f"[adj_1 .. adj_{quantizer.top_k}, noun] per position, local "
-            "indices into the adjective and noun codebooks"
+    codebooks = {
+        name: int(size)
+        for name, size in zip(
+            quantizer.codebook_names, quantizer.codebook_sizes
         )
-    else:
-        codebooks = {"codebook": int(quantizer.num_codes)}
-        layout = "[code] per position"
+    }
     return {
         "class": type(tokenizer).__name__,
         "fingerprint": digest.hexdigest(),
@@ -228,7 +222,7 @@ def tokenizer_description(tokenizer):
         "codebooks": codebooks,
         "index_depth": int(quantizer.index_depth),
         "index_ranges": [int(value) for value in quantizer.index_ranges],
-        "index_layout": layout,
+        "index_layout": quantizer.index_summary,
         "downsampling_factor": int(tokenizer.downsampling_factor),
     }
 

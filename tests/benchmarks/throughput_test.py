@@ -62,3 +62,34 @@ def test_flop_counts_are_positive():
     assert throughput.lpips_flops(16) > 0
     gcn, search = throughput.quantizer_flops(config, 2)
     assert gcn > 0 and search > 0
+
+
+def test_paper_configuration_is_the_paper_preset():
+    from vqct_keras.models.vqct_presets import preset_config
+
+    paper = throughput.config_for("paper", quick=False)
+    preset = preset_config("vqct_f16_256")
+    assert paper["image_size"] == preset.pop("resolution")
+    for key, value in preset.items():
+        assert paper[key] == value, key
+
+
+def test_benchmark_parent_does_not_import_keras():
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+    probe = (
+        "import sys; sys.argv = ['throughput.py']; "
+        "from benchmarks import throughput; "
+        "print(throughput.CONFIGS['paper']['ch'], 'keras' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=root,
+        env=dict(os.environ, PYTHONPATH=root),
+    )
+    assert result.stdout.split() == ["128", "False"], result.stderr[-2000:]

@@ -82,3 +82,18 @@ def test_histogram_png(tmp_path):
 
 def test_docstring_examples():
     assert doctest.testmod(codebook_usage, raise_on_error=True).failed == 0
+
+
+def test_usage_trackers_follow_the_quantizer_layout():
+    from vqct_keras.layers.residual_vector_quantizer import (
+        ResidualVectorQuantizer,
+    )
+    from vqct_keras.metrics.codebook_usage import update_usage
+    from vqct_keras.metrics.codebook_usage import usage_trackers
+
+    quantizer = ResidualVectorQuantizer(num_codes=4, embed_dim=2)
+    usages = usage_trackers(quantizer)
+    assert [u.name for u in usages] == ["stage_1", "stage_2"]
+    update_usage(usages, quantizer, np.array([[[[0, 3]], [[1, 3]]]]))
+    assert usages[0].counts.tolist() == [1, 1, 0, 0]
+    assert usages[1].counts.tolist() == [0, 0, 0, 2]

@@ -65,3 +65,45 @@ def test_demo_preset_gives_the_paper_token_grid():
     out = tokenizer(np.zeros((1, 32, 32, 3), "float32"))
     assert tuple(out["indices"].shape) == (1, 16, 16, 3)
     assert tuple(out["reconstruction"].shape) == (1, 32, 32, 3)
+
+
+def test_from_preset_is_build_tokenizer():
+    from vqct_keras.models.vqct_tokenizer import VQCTTokenizer
+
+    assert sorted(VQCTTokenizer.presets) == preset_names()
+    for preset in VQCTTokenizer.presets.values():
+        assert preset["metadata"]["description"]
+    built = build_tokenizer("vqct_tiny_32", prior=prior(), seed=0)
+    loaded = VQCTTokenizer.from_preset("vqct_tiny_32", prior=prior(), seed=0)
+    assert loaded.get_config() == built.get_config()
+    vector = VQCTTokenizer.from_preset(
+        "vqct_tiny_32", quantizer="vector", num_codes=16, top_k=1, ch=16
+    )
+    # `top_k` is a part-of-speech argument: the vector quantizer ignores it.
+    assert vector.quantizer.num_codes == 16 and vector.ch == 16
+    with pytest.raises(ValueError, match="Unknown quantizer"):
+        VQCTTokenizer.from_preset("vqct_tiny_32", quantizer="nope")
+    with pytest.raises(ValueError, match="architecture arguments"):
+        VQCTTokenizer.from_preset("vqct_tiny_32", prior=prior(), no_such=1)
+
+
+def test_preset_data_loads_without_keras():
+    import os
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+    probe = (
+        "import sys; from training import keras_free; "
+        "print(keras_free.preset_config('vqct_f16_256')['ch_mult'], "
+        "'keras' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=root,
+        env=dict(os.environ, PYTHONPATH=root),
+    )
+    assert result.stdout.split() == ["(1,", "1,", "2,", "2,", "4)", "False"]

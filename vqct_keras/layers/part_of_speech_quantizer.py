@@ -8,10 +8,12 @@ from keras import ops
 
 from vqct_keras.api_export import vqct_export
 from vqct_keras.layers.codebook_cache import CodebookCache
+from vqct_keras.layers.quantizer import Quantizer
 from vqct_keras.layers.quantizer_ops import quantization_losses
 from vqct_keras.layers.quantizer_ops import squared_distances
 from vqct_keras.layers.quantizer_ops import straight_through
 from vqct_keras.layers.quantizer_ops import usage_fraction
+from vqct_keras.layers.transferred_codebook import BuiltFromPrior
 from vqct_keras.layers.transferred_codebook import TransferredCodebook
 from vqct_keras.normalized_adjacency import normalized_adjacency
 from vqct_keras.vocabulary import VOCABULARY_FILENAME
@@ -20,7 +22,7 @@ from vqct_keras.vocabulary import WordsUnavailableError
 
 
 @vqct_export("vqct_keras.layers.PartOfSpeechQuantizer")
-class PartOfSpeechQuantizer(keras.layers.Layer):
+class PartOfSpeechQuantizer(BuiltFromPrior, Quantizer):
     """Quantize a latent against a transferred adjective and noun codebook.
 
     The latent's `2 * embed_dim` channels are split in two halves. The first
@@ -135,7 +137,37 @@ class PartOfSpeechQuantizer(keras.layers.Layer):
         self.vocabulary = None
         self._inference_cache = CodebookCache()
 
+    # === Quantizer contract ===
+
+    build_arguments = (
+        "transfer",
+        "top_k",
+        "commitment_weight",
+        "codebook_weight",
+        "dropout",
+        "hidden_dim",
+        "seed",
+    )
+    uses_prior = True
+    codebook_names = ("adjective", "noun")
     usage_names = ("adjective_usage", "noun_usage")
+
+    @property
+    def index_summary(self):
+        return (
+            f"[adj_1 .. adj_{self.top_k}, noun] per position, local "
+            "indices into the adjective and noun codebooks"
+        )
+
+    index_description = (
+        "Per position [adjective_1, ..., adjective_k, noun]: local "
+        "indices into the adjective and the noun codebook (the prior's "
+        "adjective and noun word lists); adjective_1 is the nearest."
+    )
+
+    @property
+    def codebook_sizes(self):
+        return (self.num_adjectives, self.num_nouns)
 
     @property
     def latent_channels(self):
@@ -143,38 +175,20 @@ class PartOfSpeechQuantizer(keras.layers.Layer):
         return 2 * self.embed_dim
 
     @property
-    def index_depth(self):
-        """Indices per position: `top_k + 1`."""
-        return self.top_k + 1
-
-    @property
-    def index_ranges(self):
-        """Exclusive upper bound of each index slot."""
-        return (self.num_adjectives,) * self.top_k + (self.num_nouns,)
-
-    @property
     def index_slots(self):
         """Name of each index slot: `adjective_1 .. adjective_k, noun`."""
         names = [f"adjective_{k + 1}" for k in range(self.top_k)]
         return tuple(names + ["noun"])
 
-    @classmethod
-    def from_prior(cls, prior, embed_dim, **kwargs):
-        """Build a quantizer sized for a `CodebookPrior` and load it."""
-        rows, _, _ = normalized_adjacency(
-            prior.num_codes, prior.edges, prior.edge_weights
-        )
-        layer = cls(
-            num_adjectives=prior.num_adjectives,
-            num_nouns=prior.num_nouns,
-            embed_dim=embed_dim,
-            prior_dim=prior.prior_dim,
-            num_adjacency_entries=len(rows),
-            **kwargs,
-        )
-        layer.build()
-        layer.set_prior(prior)
-        return layer
+    @property
+    def slot_codebooks(self):
+        """`top_k` adjective slots, then the noun slot."""
+        return (0,) * self.top_k + (1,)
+
+    @property
+    def codebook_channels(self):
+        """The adjective half, then the noun half of the channels."""
+        return ((0, self.embed_dim), (self.embed_dim, self.latent_channels))
 
     def set_prior(self, prior):
         """Load a `CodebookPrior` into the transfer network's fixed weights,

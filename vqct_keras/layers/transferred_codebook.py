@@ -12,8 +12,38 @@ from vqct_keras.normalized_adjacency import normalized_adjacency
 TRANSFER_KINDS = ("gcn", "mlp", "frozen", "learned")
 
 
+class BuiltFromPrior:
+    """Adds `from_prior` to a layer sized by a prior and loaded by
+    `set_prior` (`TransferredCodebook`, `PartOfSpeechQuantizer`)."""
+
+    @classmethod
+    def from_prior(cls, prior, embed_dim, **kwargs):
+        """Build a layer sized for a `CodebookPrior` and load the prior.
+
+        Args:
+            prior: `CodebookPrior`. Gives `num_adjectives`, `num_nouns`,
+                `prior_dim` and `num_adjacency_entries`.
+            embed_dim: int. Code dimension.
+            **kwargs: the other constructor arguments.
+        """
+        rows, _, _ = normalized_adjacency(
+            prior.num_codes, prior.edges, prior.edge_weights
+        )
+        layer = cls(
+            num_adjectives=prior.num_adjectives,
+            num_nouns=prior.num_nouns,
+            embed_dim=embed_dim,
+            prior_dim=prior.prior_dim,
+            num_adjacency_entries=len(rows),
+            **kwargs,
+        )
+        layer.build()
+        layer.set_prior(prior)
+        return layer
+
+
 @vqct_export("vqct_keras.layers.TransferredCodebook")
-class TransferredCodebook(keras.layers.Layer):
+class TransferredCodebook(BuiltFromPrior, keras.layers.Layer):
     """Codebook `C = g(X, A_hat)` computed from a frozen prior at every call.
 
     Rows `[0, num_adjectives)` of the output are the adjective codes, the
@@ -108,24 +138,6 @@ class TransferredCodebook(keras.layers.Layer):
     @property
     def num_codes(self):
         return self.num_adjectives + self.num_nouns
-
-    @classmethod
-    def from_prior(cls, prior, embed_dim, **kwargs):
-        """Build a codebook layer sized for `prior` and load its values."""
-        rows, _, _ = normalized_adjacency(
-            prior.num_codes, prior.edges, prior.edge_weights
-        )
-        layer = cls(
-            num_adjectives=prior.num_adjectives,
-            num_nouns=prior.num_nouns,
-            embed_dim=embed_dim,
-            prior_dim=prior.prior_dim,
-            num_adjacency_entries=len(rows),
-            **kwargs,
-        )
-        layer.build()
-        layer.set_prior(prior)
-        return layer
 
     def build(self, input_shape=None):
         if self.built:

@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from vqct_keras.api_export import vqct_export
+from vqct_keras.layers.quantizer import Quantizer
 from vqct_keras.layers.quantizer_ops import quantization_losses
 from vqct_keras.layers.quantizer_ops import squared_distances
 from vqct_keras.layers.quantizer_ops import straight_through
@@ -12,7 +13,7 @@ from vqct_keras.vocabulary import WordsUnavailableError
 
 
 @vqct_export("vqct_keras.layers.VectorQuantizer")
-class VectorQuantizer(keras.layers.Layer):
+class VectorQuantizer(Quantizer):
     """Nearest-code quantization against a learnable `(num_codes, dim)` table.
 
     The taming-transformers `VectorQuantizer2` baseline: codebook initialised
@@ -22,8 +23,9 @@ class VectorQuantizer(keras.layers.Layer):
     straight-through estimator.
 
     Args:
-        num_codes: int. Codebook size.
-        embed_dim: int. Code dimension (latent channels).
+        num_codes: int. Codebook size. Defaults to `1024`.
+        embed_dim: int. Code dimension (latent channels). Defaults to
+            `256`.
         commitment_weight: float. Defaults to `1.0`.
         codebook_weight: float. Defaults to `0.25`.
         seed: int. Initialiser seed. Defaults to `None`.
@@ -45,8 +47,8 @@ class VectorQuantizer(keras.layers.Layer):
 
     def __init__(
         self,
-        num_codes,
-        embed_dim,
+        num_codes=1024,
+        embed_dim=256,
         commitment_weight=1.0,
         codebook_weight=0.25,
         seed=None,
@@ -59,14 +61,20 @@ class VectorQuantizer(keras.layers.Layer):
         self.codebook_weight = codebook_weight
         self.seed = seed
 
-    latent_channels = property(lambda self: self.embed_dim)
+    # === Quantizer contract ===
+
+    build_arguments = (
+        "num_codes",
+        "commitment_weight",
+        "codebook_weight",
+        "seed",
+    )
+    codebook_names = ("codebook",)
     usage_names = ("usage",)
-    index_depth = 1
-    index_ranges = property(lambda self: (self.num_codes,))
     index_slots = ("code",)
-    # The baseline's codes are learned from scratch: they have no words.
-    vocabulary = None
-    words_available = False
+    slot_codebooks = (0,)
+    codebook_sizes = property(lambda self: (self.num_codes,))
+    latent_channels = property(lambda self: self.embed_dim)
 
     def index_words(self, indices):
         """Always raises `WordsUnavailableError`: VQGAN codes have no words."""
@@ -80,6 +88,8 @@ class VectorQuantizer(keras.layers.Layer):
     indices_to_words = index_words
 
     def build(self, input_shape=None):
+        if self.built:  # e.g. deserialized, then built by the tokenizer
+            return
         if input_shape is not None and input_shape[-1] is not None:
             if input_shape[-1] != self.embed_dim:
                 raise ValueError(
@@ -120,9 +130,13 @@ class VectorQuantizer(keras.layers.Layer):
             "usage": usage_fraction(indices, self.num_codes),
         }
 
-    def indices_to_codes(self, indices):
+    def codebooks(self, training=False):
+        """`(codes,)`: the `(num_codes, embed_dim)` table, float32."""
+        return (ops.cast(self.embeddings, "float32"),)
+
+    def indices_to_codes(self, indices, codebooks=None):
         """Latents `(..., embed_dim)` from indices `(..., 1)`."""
-        codes = ops.cast(self.embeddings, "float32")
+        (codes,) = codebooks or self.codebooks()
         return ops.take(codes, ops.cast(indices[..., 0], "int32"), axis=0)
 
     def compute_output_spec(self, latents, training=None):

@@ -3,6 +3,8 @@
 from vqct_keras.metrics.codebook_usage import CodebookUsage
 from vqct_keras.metrics.codebook_usage import plot_code_histogram
 from vqct_keras.metrics.codebook_usage import update_adjective_noun_usage
+from vqct_keras.metrics.codebook_usage import update_usage
+from vqct_keras.metrics.codebook_usage import usage_trackers
 from vqct_keras.metrics.fid import FrechetInceptionDistance
 from vqct_keras.metrics.fid import frechet_distance
 from vqct_keras.metrics.image_quality import jpeg_round_trip
@@ -32,4 +34,6 @@ __all__ = [
     "ssim",
     "to_uint8",
     "update_adjective_noun_usage",
+    "update_usage",
+    "usage_trackers",
 ]

@@ -1,9 +1,11 @@
 """Codebook usage over a whole evaluation pass: counts, usage, perplexity.
 
-VQCT has two codebooks, adjectives and nouns, each with local indices; the
-`PartOfSpeechQuantizer` returns indices `(..., top_k + 1)` (the top-k
-adjective picks, then the noun). Track each codebook with its own
-`CodebookUsage` (`update_adjective_noun_usage` splits the indices).
+A quantizer has one or more codebooks (`codebook_names`), and each index
+slot points into one of them (`slot_codebooks`): VQCT's adjective and noun
+codebooks, each with local indices, get indices `(..., top_k + 1)` (the
+top-k adjective picks, then the noun). Track each codebook with its own
+`CodebookUsage`: `usage_trackers(quantizer)` makes them and
+`update_usage` counts each slot into its codebook's tracker.
 """
 
 import numpy as np
@@ -118,6 +120,33 @@ class CodebookUsage:
             "usage_fraction": self.usage_fraction,
             "perplexity": self.perplexity,
         }
+
+
+def usage_trackers(quantizer):
+    """One `CodebookUsage` per codebook of a quantizer (its
+    `codebook_names` and `codebook_sizes`).
+
+    Example:
+
+    >>> from vqct_keras.layers.vector_quantizer import VectorQuantizer
+    >>> [u.name for u in usage_trackers(VectorQuantizer(num_codes=4))]
+    ['codebook']
+    """
+    return [
+        CodebookUsage(size, name)
+        for name, size in zip(
+            quantizer.codebook_names, quantizer.codebook_sizes
+        )
+    ]
+
+
+def update_usage(usages, quantizer, indices):
+    """Count indices `(..., index_depth)` into `usage_trackers(quantizer)`:
+    each slot into the tracker of its codebook (`slot_codebooks`)."""
+    if not isinstance(indices, np.ndarray):
+        indices = ops.convert_to_numpy(indices)
+    for slot, codebook in enumerate(quantizer.slot_codebooks):
+        usages[codebook].update(indices[..., slot])
 
 
 def update_adjective_noun_usage(adjective_usage, noun_usage, indices):

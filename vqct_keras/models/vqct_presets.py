@@ -1,55 +1,98 @@
-"""Architecture presets of the VQCT tokenizer (no weights, no hub handles)."""
+"""Architecture presets of the VQCT tokenizer, as data (no weights, no hub
+handles), in keras-hub's `backbone_presets` shape.
 
-import keras
+This module imports nothing (no Keras): tools read the architectures
+without starting a backend (`benchmarks/throughput.py`). The presets are
+registered for `VQCTTokenizer.from_preset` in `vqct_tokenizer.py`.
+"""
 
-from vqct_keras.layers.part_of_speech_quantizer import PartOfSpeechQuantizer
-from vqct_keras.layers.vector_quantizer import VectorQuantizer
-from vqct_keras.models.vqct_tokenizer import VQCTTokenizer
-
-PRESETS = {
-    # The official VQCT / taming VQGAN f16 first stage (configs/*_vqct.yaml
-    # model.params.ddconfig and embed_dim; docs/method.md).
+backbone_presets = {
     "vqct_f16_256": {
-        "resolution": 256,
-        "ch": 128,
-        "ch_mult": (1, 1, 2, 2, 4),
-        "num_res_blocks": 2,
-        "attn_resolutions": (16,),
-        "z_channels": 256,
-        "embed_dim": 256,
+        "metadata": {
+            "description": (
+                "The official VQCT / taming VQGAN f16 first stage at 256 px "
+                "(configs/*_vqct.yaml model.params.ddconfig and embed_dim; "
+                "docs/method.md)."
+            ),
+            "path": "vqct",
+        },
+        "config": {
+            "resolution": 256,
+            "ch": 128,
+            "ch_mult": (1, 1, 2, 2, 4),
+            "num_res_blocks": 2,
+            "attn_resolutions": (16,),
+            "z_channels": 256,
+            "embed_dim": 256,
+        },
     },
-    # A small f4 tokenizer for CPU tests (32 px -> 8x8 codes). 8 GroupNorm
-    # groups keep 4 channels per group, as the paper preset has at its
-    # first level: with 32 groups of 1 channel, GroupNorm is InstanceNorm
-    # and removes each image's mean colour (docs/training.md).
     "vqct_tiny_32": {
-        "resolution": 32,
-        "ch": 32,
-        "ch_mult": (1, 2, 2),
-        "num_res_blocks": 1,
-        "attn_resolutions": (8,),
-        "z_channels": 32,
-        "embed_dim": 32,
-        "num_groups": 8,
+        "metadata": {
+            # 8 GroupNorm groups keep 4 channels per group, as the paper
+            # preset has at its first level: with 32 groups of 1 channel,
+            # GroupNorm is InstanceNorm and removes each image's mean
+            # colour (docs/training.md).
+            "description": (
+                "A small f4 tokenizer for CPU tests (32 px -> 8x8 codes)."
+            ),
+            "path": "vqct",
+        },
+        "config": {
+            "resolution": 32,
+            "ch": 32,
+            "ch_mult": (1, 2, 2),
+            "num_res_blocks": 1,
+            "attn_resolutions": (8,),
+            "z_channels": 32,
+            "embed_dim": 32,
+            "num_groups": 8,
+        },
     },
-    # The demo's tokenizer: 32 px -> 16x16 codes (f2), the paper's token
-    # grid on images a 2-core CPU trains in minutes (docs/training.md).
     "vqct_tiny_f2_32": {
-        "resolution": 32,
-        "ch": 32,
-        "ch_mult": (1, 2),
-        "num_res_blocks": 1,
-        "attn_resolutions": (),
-        "z_channels": 32,
-        "embed_dim": 32,
-        "num_groups": 8,
+        "metadata": {
+            "description": (
+                "The demo's tokenizer: 32 px -> 16x16 codes (f2), the "
+                "paper's token grid on images a 2-core CPU trains in "
+                "minutes (docs/training.md)."
+            ),
+            "path": "vqct",
+        },
+        "config": {
+            "resolution": 32,
+            "ch": 32,
+            "ch_mult": (1, 2),
+            "num_res_blocks": 1,
+            "attn_resolutions": (),
+            "z_channels": 32,
+            "embed_dim": 32,
+            "num_groups": 8,
+        },
     },
 }
 
+# The architecture of each preset: `VQCTTokenizer` arguments plus the
+# quantizer's `embed_dim`.
+PRESETS = {name: preset["config"] for name, preset in backbone_presets.items()}
+
 
 def preset_names():
-    """Names accepted by `build_tokenizer`."""
-    return sorted(PRESETS)
+    """Names accepted by `VQCTTokenizer.from_preset` and `build_tokenizer`."""
+    return sorted(backbone_presets)
+
+
+def preset_config(name):
+    """A copy of the architecture of preset `name`.
+
+    Example:
+
+    >>> preset_config("vqct_tiny_32")["ch_mult"]
+    (1, 2, 2)
+    """
+    if name not in backbone_presets:
+        raise ValueError(
+            f"Unknown preset {name!r}; choose one of {preset_names()}."
+        )
+    return dict(backbone_presets[name]["config"])
 
 
 def build_tokenizer(
@@ -60,20 +103,23 @@ def build_tokenizer(
     dtype=None,
     **overrides,
 ):
-    """A `VQCTTokenizer` with a preset architecture.
+    """A `VQCTTokenizer` with a preset architecture (kept for existing
+    code: `VQCTTokenizer.from_preset` with `num_codes` passed on).
 
     Args:
         preset: str. One of `preset_names()`.
         prior: `CodebookPrior`. Required for `quantizer="part_of_speech"`.
-        quantizer: str. `"part_of_speech"` (VQCT) or `"vector"` (the VQGAN
-            baseline with a learnable `num_codes` codebook).
-        num_codes: int. Codebook size of the `"vector"` quantizer.
+        quantizer: str. A name of
+            `vqct_keras.layers.quantizer_registry.quantizer_names()`:
+            `"part_of_speech"` (VQCT), `"vector"` (the VQGAN baseline with
+            a learnable `num_codes` codebook), `"residual_vector"`.
+        num_codes: int. Codebook size of the quantizers that take one.
         dtype: str or `DTypePolicy` of the encoder and decoder (e.g.
             `"mixed_bfloat16"`); the quantizer always runs in float32.
         **overrides: architecture arguments that replace the preset's
             (`embed_dim`, `ch`, ...) and quantizer arguments (`transfer`,
             `top_k`, `commitment_weight`, `codebook_weight`, `dropout`,
-            `seed`).
+            `seed`, ...), see `VQCTTokenizer.from_preset`.
 
     Example:
 
@@ -85,61 +131,13 @@ def build_tokenizer(
     >>> tokenizer.downsampling_factor
     4
     """
-    if preset not in PRESETS:
-        raise ValueError(
-            f"Unknown preset {preset!r}; choose one of {preset_names()}."
-        )
-    config = dict(PRESETS[preset])
-    quantizer_keys = (
-        "transfer",
-        "top_k",
-        "commitment_weight",
-        "codebook_weight",
-        "dropout",
-        "hidden_dim",
-        "seed",
+    from vqct_keras.models.vqct_tokenizer import VQCTTokenizer
+
+    return VQCTTokenizer.from_preset(
+        preset,
+        prior=prior,
+        quantizer=quantizer,
+        dtype=dtype,
+        num_codes=num_codes,
+        **overrides,
     )
-    quantizer_args = {
-        key: overrides.pop(key) for key in quantizer_keys if key in overrides
-    }
-    config.update(overrides)
-    embed_dim = config.pop("embed_dim")
-    if quantizer == "part_of_speech":
-        if prior is None:
-            raise ValueError(
-                "The part-of-speech quantizer needs a codebook prior: pass "
-                "`prior=CodebookPrior.load(path)` (build one with "
-                "`python training/build_prior.py`)."
-            )
-        layer = PartOfSpeechQuantizer.from_prior(
-            prior,
-            embed_dim=embed_dim,
-            dtype="float32",
-            name="quantizer",
-            **quantizer_args,
-        )
-    elif quantizer == "vector":
-        quantizer_args.pop("transfer", None)
-        quantizer_args.pop("top_k", None)
-        quantizer_args.pop("dropout", None)
-        quantizer_args.pop("hidden_dim", None)
-        layer = VectorQuantizer(
-            num_codes=num_codes,
-            embed_dim=embed_dim,
-            dtype="float32",
-            name="quantizer",
-            **quantizer_args,
-        )
-    else:
-        raise ValueError(
-            "`quantizer` must be 'part_of_speech' or 'vector'; got "
-            f"{quantizer!r}."
-        )
-    tokenizer = VQCTTokenizer(
-        layer,
-        dtype=keras.dtype_policies.get(dtype) if dtype else None,
-        name="vqct_tokenizer",
-        **config,
-    )
-    tokenizer.build()
-    return tokenizer

@@ -1,13 +1,17 @@
 """The VQCT image tokenizer: encoder, part-of-speech quantizer, decoder."""
 
 import contextlib
+import inspect
 
 import keras
 from keras import ops
 
 from vqct_keras.api_export import vqct_export
+from vqct_keras.layers import quantizer_registry
+from vqct_keras.layers.quantizer import deserialize_quantizer
 from vqct_keras.layers.torch_conv2d import torch_like_conv2d
 from vqct_keras.models import input_contract
+from vqct_keras.models import vqct_presets
 from vqct_keras.models.vqgan_decoder import VQGANDecoder
 from vqct_keras.models.vqgan_encoder import VQGANEncoder
 
@@ -30,8 +34,12 @@ class VQCTTokenizer(keras.Model):
     (`run_eagerly = True`); the default compiled calls agree with it to
     float32 rounding.
 
+    `VQCTTokenizer.from_preset(name, prior=..., quantizer=...)` builds
+    one with a preset architecture (`VQCTTokenizer.presets`).
+
     Args:
-        quantizer: a `PartOfSpeechQuantizer` or `VectorQuantizer` layer.
+        quantizer: a `Quantizer` layer (`PartOfSpeechQuantizer`,
+            `VectorQuantizer`, ...; see `vqct_keras.layers.quantizer`).
         resolution: int. Nominal image size (selects attention levels).
             Defaults to `256`.
         in_channels: int. Image channels. Defaults to `3`.
@@ -81,8 +89,7 @@ class VQCTTokenizer(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if isinstance(quantizer, dict):
-            quantizer = keras.saving.deserialize_keras_object(quantizer)
+        quantizer = deserialize_quantizer(quantizer)
         self.quantizer = quantizer
         self.resolution = resolution
         self.in_channels = in_channels
@@ -227,8 +234,7 @@ class VQCTTokenizer(keras.Model):
         `PartOfSpeechQuantizer.inference_codebooks`). Training never uses
         it: there the codebook is recomputed, with dropout, at every step.
         """
-        method = getattr(self.quantizer, "inference_codebooks", None)
-        return None if method is None else method()
+        return self.quantizer.inference_codebooks()
 
     def predict(self, x, *args, **kwargs):
         with self._cached_codebooks():
@@ -298,7 +304,7 @@ class VQCTTokenizer(keras.Model):
         """The codes' `CodeVocabulary` (adjective and noun words, prior
         provenance), or `None` when the tokenizer has no words (the VQGAN
         baseline, or a file saved without them)."""
-        return getattr(self.quantizer, "vocabulary", None)
+        return self.quantizer.vocabulary
 
     @property
     def words_available(self):
@@ -346,6 +352,89 @@ class VQCTTokenizer(keras.Model):
         input_contract.check_index_shape(indices, self.quantizer.index_depth)
         input_contract.check_index_values(indices, self.quantizer.index_ranges)
 
+    # === Presets ===
+
+    # Architecture presets by name, filled by `register_presets`.
+    presets = {}
+
+    @classmethod
+    def from_preset(
+        cls,
+        preset,
+        prior=None,
+        quantizer="part_of_speech",
+        dtype=None,
+        **overrides,
+    ):
+        """A tokenizer with a preset architecture and a registered quantizer.
+
+        Args:
+            preset: str. A name of `VQCTTokenizer.presets`
+                (`vqct_keras.models.preset_names()`).
+            prior: `CodebookPrior`. Required by quantizers built from one
+                (`"part_of_speech"`); the others ignore it.
+            quantizer: str. A name of
+                `vqct_keras.layers.quantizer_registry.quantizer_names()`.
+                Defaults to `"part_of_speech"` (VQCT).
+            dtype: str or `DTypePolicy` of the encoder and decoder (e.g.
+                `"mixed_bfloat16"`); the quantizer always runs in float32.
+            **overrides: architecture arguments that replace the preset's
+                (`embed_dim`, `ch`, ...), and quantizer arguments (the
+                quantizer class's `build_arguments`, e.g. `top_k`,
+                `num_codes`, `seed`). Arguments that only other registered
+                quantizers take are ignored, so that one set of training
+                flags serves every quantizer.
+
+        Example:
+
+        >>> tokenizer = VQCTTokenizer.from_preset(
+        ...     "vqct_tiny_32", quantizer="vector", num_codes=16)
+        >>> tokenizer.quantizer.index_ranges, tokenizer.downsampling_factor
+        ((16,), 4)
+        """
+        if preset not in cls.presets:
+            raise ValueError(
+                f"Unknown preset {preset!r}; choose one of "
+                f"{sorted(cls.presets)}."
+            )
+        config = dict(cls.presets[preset]["config"])
+        quantizer_cls = quantizer_registry.get_quantizer_class(quantizer)
+        own = set(quantizer_cls.build_arguments)
+        others = quantizer_registry.all_build_arguments() - own
+        quantizer_args = {}
+        for key in list(overrides):
+            if key in own:
+                quantizer_args[key] = overrides.pop(key)
+            elif key in others:
+                overrides.pop(key)
+        architecture = set(inspect.signature(cls.__init__).parameters)
+        architecture = (architecture - {"self", "quantizer", "kwargs"}) | {
+            "embed_dim"
+        }
+        unknown = sorted(set(overrides) - architecture)
+        if unknown:
+            raise ValueError(
+                f"Unknown argument(s) {unknown} for a {quantizer!r} tokenizer: "
+                f"pass architecture arguments {sorted(architecture)} or "
+                f"quantizer arguments {sorted(own)}."
+            )
+        config.update(overrides)
+        layer = quantizer_cls.from_build_args(
+            config.pop("embed_dim"),
+            prior=prior,
+            dtype="float32",
+            name="quantizer",
+            **quantizer_args,
+        )
+        tokenizer = cls(
+            layer,
+            dtype=keras.dtype_policies.get(dtype) if dtype else None,
+            name="vqct_tokenizer",
+            **config,
+        )
+        tokenizer.build()
+        return tokenizer
+
     # === Config ===
 
     def get_config(self):
@@ -372,6 +461,15 @@ class VQCTTokenizer(keras.Model):
             config["quantizer"]
         )
         return cls(**config)
+
+
+def register_presets(presets, cls):
+    """Make `presets` (name -> `{"metadata", "config"}`) available to
+    `cls.from_preset`, as keras-hub's `register_presets`."""
+    cls.presets = {**cls.presets, **presets}
+
+
+register_presets(vqct_presets.backbone_presets, VQCTTokenizer)
 
 
 class _InferenceState:
