@@ -41,8 +41,7 @@ from absl import app
 from absl import flags
 
 from benchmarks import machine
-
-from training import keras_free  # noqa: E402
+from training import keras_free
 
 # Figures of the official PyTorch VQCT code at configuration S, measured by
 # a previous session on the same 2-core machine (torch 2.13 CPU, 2 threads,

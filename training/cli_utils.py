@@ -5,7 +5,6 @@ writes its resolved flags there, and prints the folder at the end.
 """
 
 import datetime
-import importlib.util
 import os
 import sys
 import typing
@@ -161,33 +160,6 @@ def finish(output_dir, stream=None):
         file=stream or sys.stdout,
         flush=True,
     )
-
-
-def load_light_module(name):
-    """Load a `vqct_keras` module that needs only the standard library (and
-    NLTK) without importing the `vqct_keras` package, whose `__init__`
-    starts Keras and TensorFlow: for set-up steps that must return at once.
-
-    Args:
-        name: str. The dotted module name, e.g.
-            `"vqct_keras.data.photo_sources"`.
-
-    Returns:
-        The module, loaded from the installed package's file under a name
-        of its own (`_light_<name>`), so that a later `import name` still
-        loads the package normally.
-    """
-    package, *parts = name.split(".")
-    # `find_spec` of a top-level name locates it without importing it.
-    spec = importlib.util.find_spec(package)
-    folder = spec.submodule_search_locations[0]
-    path = os.path.join(folder, *parts) + ".py"
-    light_name = "_light_" + name.replace(".", "_")
-    spec = importlib.util.spec_from_file_location(light_name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[light_name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
 
 
 # === Running a tool ===

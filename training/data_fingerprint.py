@@ -8,11 +8,11 @@ definition and every installed photo's id and size. `scripts/setup.d/
 wrote, without importing TensorFlow: the check returns at once.
 """
 
-from training import cli_utils
+from training import keras_free
 
 
 def main():
-    photo_sources = cli_utils.load_light_module("vqct_keras.data.photo_sources")
+    photo_sources = keras_free.load_module("vqct_keras.data.photo_sources")
     print(photo_sources.sources_fingerprint())
 
 

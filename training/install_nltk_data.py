@@ -10,12 +10,12 @@ WordNet (`vqct_keras.prior.nltk_resources.ensure_nltk_resources`);
 
 import sys
 
-from training import cli_utils
+from training import keras_free
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    resources = cli_utils.load_light_module("vqct_keras.prior.nltk_resources")
+    resources = keras_free.load_module("vqct_keras.prior.nltk_resources")
     offline = "--offline" in argv
     try:
         status = resources.ensure_nltk_resources(

@@ -15,7 +15,6 @@ from vqct_keras.layers.quantizer_ops import straight_through
 from vqct_keras.layers.quantizer_ops import usage_fraction
 from vqct_keras.layers.transferred_codebook import BuiltFromPrior
 from vqct_keras.layers.transferred_codebook import TransferredCodebook
-from vqct_keras.normalized_adjacency import normalized_adjacency
 from vqct_keras.vocabulary import VOCABULARY_FILENAME
 from vqct_keras.vocabulary import CodeVocabulary
 from vqct_keras.vocabulary import WordsUnavailableError
