@@ -92,6 +92,32 @@ def test_every_arm_trains_with_the_same_flags_but_its_own(parsed_flags):
     assert "--prior=/p/random.npz" in commands["random_prior"]
 
 
+@pytest.mark.parametrize("name", ["ablation_cpu.flags", "ablation_paper.flags"])
+def test_study_flagfiles_resolve(parsed_flags, name):
+    path = os.path.join(REPO_ROOT, "benchmarks", "configs", name)
+    parsed_flags(["test", f"--flagfile={path}"])
+    settings = ablation.study_settings()
+    assert settings["seeds"] == 3
+    assert settings["arms"] == list(ablation.ARMS)
+    assert settings["eval_images"] >= 2000
+    flagfile = os.path.join(REPO_ROOT, settings["train_flagfile"])
+    assert os.path.isfile(flagfile)
+    command = ablation.train_command(
+        settings, "/study", "vqct", 0, {"prior_codes": 1, "random_prior": ""}
+    )
+    assert f"--flagfile={flagfile}" in command
+
+
+def test_default_study_equals_the_cpu_flagfile(parsed_flags):
+    default = ablation.study_settings()
+    path = os.path.join(
+        REPO_ROOT, "benchmarks", "configs", "ablation_cpu.flags"
+    )
+    parsed_flags(["test", f"--flagfile={path}"])
+    assert ablation.study_settings() == default
+    assert parsed_flags.output_dir == ablation.DEFAULT_STUDY
+
+
 def test_unknown_arm_is_a_usage_error(parsed_flags):
     parsed_flags.arms = ["vqct", "vqgan"]
     with pytest.raises(Exception, match="Unknown --arms.*vqgan"):

@@ -184,6 +184,7 @@ def test_steps_win_over_epochs_and_a_length_is_required():
 def test_every_preset_is_tested():
     names = {os.path.basename(path) for path in CONFIGS}
     assert {
+        "ablation.flags",
         "ade20k_f16.flags",
         "celeba_hq_f16.flags",
         "coco2014_f16.flags",
