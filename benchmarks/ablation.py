@@ -1,4 +1,4 @@
-"""The VQCT ablation study: every codebook arm, several seeds, same images.
+r"""The VQCT ablation study: every codebook arm, several seeds, same images.
 
 Trains, one after another, the same tokenizer (architecture, steps, batch,
 learning rate and data order: one `training/train.py` flagfile) with each
@@ -29,9 +29,11 @@ the command after the study finished trains nothing and rewrites
 
 Usage (from the repository root):
 
-    python benchmarks/ablation.py --flagfile=benchmarks/configs/ablation_cpu.flags
+    python benchmarks/ablation.py \
+        --flagfile=benchmarks/configs/ablation_cpu.flags
     python benchmarks/ablation.py --quick --output_dir=/tmp/ablation_quick
-    python benchmarks/ablation.py --flagfile=benchmarks/configs/ablation_paper.flags
+    python benchmarks/ablation.py \
+        --flagfile=benchmarks/configs/ablation_paper.flags
 
 `--quick` (one seed, a few dozen steps, few images, a tiny architecture)
 checks that the study runs end to end; its numbers mean nothing.
@@ -241,7 +243,9 @@ def train_command(settings, output_dir, arm, seed, fill):
         f"--seed={seed}",
         f"--eval_max_images={settings['eval_images']}",
         "--eval_fid_reference_cache="
-        + os.path.join(output_dir, f"fid_reference_{settings['eval_images']}.npz"),
+        + os.path.join(
+            output_dir, f"fid_reference_{settings['eval_images']}.npz"
+        ),
         "--verbose=2",
     ]
     if settings["steps"]:
@@ -269,6 +273,8 @@ def _die_with_parent():
 
 def run_one(settings, output_dir, arm, seed, fill):
     """Train and evaluate one run (or resume it); returns its result."""
+    from vqct_keras.utils import files
+
     folder = run_folder(output_dir, arm, seed)
     result_path = os.path.join(folder, RESULT_FILE)
     if os.path.exists(result_path):
@@ -299,7 +305,7 @@ def run_one(settings, output_dir, arm, seed, fill):
             "the same command: finished runs are kept, this one resumes."
         )
     result = collect_result(folder, arm, seed, command, seconds)
-    _write_json(result_path, result)
+    files.write_json(result_path, result)
     return result, True
 
 
@@ -341,14 +347,6 @@ def collect_result(folder, arm, seed, command, seconds):
     }
 
 
-def _write_json(path, data):
-    temporary = f"{path}.tmp-{os.getpid()}"
-    with open(temporary, "w") as f:
-        json.dump(data, f, indent=2, sort_keys=True)
-        f.write("\n")
-    os.replace(temporary, path)
-
-
 def run_study(settings, output_dir):
     """Every arm and seed, in order; returns the study's record."""
     prior = load_prior(FLAGS.prior)
@@ -372,7 +370,8 @@ def run_study(settings, output_dir):
                 f"[ablation] {len(results)}/{total} {arm} seed {seed}"
                 f"{'' if ran else ' (done before)'}: PSNR "
                 f"{figures.get('psnr', float('nan')):.2f} dB, LPIPS "
-                f"{_fmt(figures.get('lpips'))}, rFID {_fmt(figures.get('rfid'))}",
+                f"{_fmt(figures.get('lpips'))}, "
+                f"rFID {_fmt(figures.get('rfid'))}",
                 flush=True,
             )
     return {
@@ -397,6 +396,8 @@ def _fmt(value):
 
 
 def main(argv):
+    from vqct_keras.utils import files
+
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
     settings = study_settings()
@@ -420,7 +421,7 @@ def main(argv):
                 f"{changed} (earlier, now): its runs would not be "
                 "comparable. Give another --output_dir or the same flags."
             )
-    _write_json(settings_path, settings)
+    files.write_json(settings_path, settings)
     try:
         study = run_study(settings, output_dir)
     except StudyFailed as error:
@@ -430,7 +431,7 @@ def main(argv):
 
     study["machine"] = machine.machine_description()
     study["versions"] = machine.versions()
-    _write_json(os.path.join(output_dir, STUDY_FILE), study)
+    files.write_json(os.path.join(output_dir, STUDY_FILE), study)
     print(
         f"[ablation] {len(study['results'])} runs ({study['runs_trained_now']}"
         f" trained now). Report: python benchmarks/report.py "

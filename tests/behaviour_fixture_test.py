@@ -42,7 +42,10 @@ def record():
         keras.utils.set_random_seed(0)
         prior = tiny_trainer.tiny_prior() if name == "part_of_speech" else None
         tokenizer = build_tokenizer(
-            "vqct_tiny_32", prior=prior, seed=0, **kwargs,
+            "vqct_tiny_32",
+            prior=prior,
+            seed=0,
+            **kwargs,
             **tiny_trainer.ARCHITECTURE,
         )
         outputs = tokenizer(images, training=False)
