@@ -17,9 +17,15 @@ _RANGE_TOLERANCE = 1e-3
 
 
 def to_numpy(x, dtype=None):
-    """`x` (a numpy array or a backend tensor) as numpy, optionally cast."""
+    """`x` (a numpy array or a backend tensor) as numpy, optionally cast.
+
+    Example:
+
+    >>> to_numpy(keras.ops.ones((2,)), "float64")
+    array([1., 1.])
+    """
     if not isinstance(x, np.ndarray):
-        x = keras.ops.convertto_numpy(x)
+        x = keras.ops.convert_to_numpy(x)
     return x if dtype is None else x.astype(dtype, copy=False)
 
 
