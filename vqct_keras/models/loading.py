@@ -77,11 +77,11 @@ def load_tokenizer(path):
         json.JSONDecodeError,
     ) as e:
         raise ValueError(f"{broken} ({type(e).__name__}: {e})") from e
-    if not hasattr(model, "quantizer") and hasattr(model, "tokenizer"):
-        model = model.tokenizer
-    if not (
-        hasattr(model, "quantizer") and hasattr(model, "encode_to_indices")
-    ):
+    inner = getattr(model, "tokenizer", None)
+    if getattr(model, "quantizer", None) is None and inner is not None:
+        model = inner  # A trainer saved whole: its tokenizer.
+    needed = ("quantizer", "encode_to_indices")
+    if any(getattr(model, name, None) is None for name in needed):
         raise ValueError(
             f"{path} holds a {type(model).__name__}, not a tokenizer with a "
             "quantizer and encode_to_indices. Pass the tokenizer.keras that "
