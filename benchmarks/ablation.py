@@ -1,4 +1,4 @@
-"""The VQCT ablation study: every codebook arm, several seeds, same images.
+r"""The VQCT ablation study: every codebook arm, several seeds, same images.
 
 Trains, one after another, the same tokenizer (architecture, steps, batch,
 learning rate and data order: one `training/train.py` flagfile) with each
@@ -308,6 +308,8 @@ def _die_with_parent():
 
 def run_one(settings, output_dir, arm, seed, fill):
     """Train and evaluate one run (or resume it); returns its result."""
+    from vqct_keras.utils import files
+
     folder = run_folder(output_dir, arm, seed)
     result_path = os.path.join(folder, RESULT_FILE)
     if os.path.exists(result_path):
@@ -338,7 +340,7 @@ def run_one(settings, output_dir, arm, seed, fill):
             "the same command: finished runs are kept, this one resumes."
         )
     result = collect_result(folder, arm, seed, command, seconds)
-    _write_json(result_path, result)
+    files.write_json(result_path, result)
     return result, True
 
 
@@ -380,19 +382,12 @@ def collect_result(folder, arm, seed, command, seconds):
     }
 
 
-def _write_json(path, data):
-    temporary = f"{path}.tmp-{os.getpid()}"
-    with open(temporary, "w") as f:
-        json.dump(data, f, indent=2, sort_keys=True)
-        f.write("\n")
-    os.replace(temporary, path)
-
-
 def run_study(settings, output_dir):
     """Every arm and seed, in order; `ablation.json` is rewritten after each
     run (a study stopped part way can be reported as such)."""
     prior = load_prior(FLAGS.prior)
     from benchmarks import machine
+    from vqct_keras.utils import files
 
     study = {
         "settings": settings,
@@ -430,7 +425,7 @@ def run_study(settings, output_dir):
             study["updated"] = datetime.datetime.now(
                 datetime.timezone.utc
             ).isoformat(timespec="seconds")
-            _write_json(os.path.join(output_dir, STUDY_FILE), study)
+            files.write_json(os.path.join(output_dir, STUDY_FILE), study)
             figures = result["figures"]
             print(
                 f"[ablation] {len(results)}/{study['planned_runs']} {arm} "
@@ -448,6 +443,8 @@ def _fmt(value):
 
 
 def main(argv):
+    from vqct_keras.utils import files
+
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
     settings = study_settings()
@@ -471,7 +468,7 @@ def main(argv):
                 f"{changed} (earlier, now): its runs would not be "
                 "comparable. Give another --output_dir or the same flags."
             )
-    _write_json(settings_path, settings)
+    files.write_json(settings_path, settings)
     try:
         study = run_study(settings, output_dir)
     except StudyFailed as error:

@@ -299,6 +299,8 @@ def run(backend, config_name, quick, repeats, isolate=True):
 
 
 def main(argv):
+    from vqct_keras.utils import files
+
     del argv
     quick = throughput._QUICK.value
     repeats = throughput._REPEATS.value or (1 if quick else 5)
@@ -313,9 +315,7 @@ def main(argv):
     report = run(backend, config_name, quick, repeats)
     print(render_markdown(report))
     if _OUTPUT.value:
-        with open(_OUTPUT.value, "w") as f:
-            json.dump(report, f, indent=2, sort_keys=True)
-            f.write("\n")
+        files.write_json(_OUTPUT.value, report)
 
 
 if __name__ == "__main__":

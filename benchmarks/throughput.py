@@ -876,6 +876,8 @@ def run(backends, config_name, quick, output_dir, repeats, isolate):
     """Measure every backend and write the Markdown and JSON reports."""
     import keras
 
+    from vqct_keras.utils import files
+
     if not isolate:
         current = keras.backend.backend()
         if list(backends) != [current]:
@@ -912,11 +914,10 @@ def run(backends, config_name, quick, output_dir, repeats, isolate):
         report["results"][backend] = add_derived(results)
     report["load_after"] = _load()
     os.makedirs(output_dir, exist_ok=True)
-    with open(os.path.join(output_dir, "throughput.json"), "w") as f:
-        json.dump(report, f, indent=2, sort_keys=True)
-        f.write("\n")
-    with open(os.path.join(output_dir, "throughput.md"), "w") as f:
-        f.write(render_markdown(report))
+    files.write_json(os.path.join(output_dir, "throughput.json"), report)
+    files.write_text(
+        os.path.join(output_dir, "throughput.md"), render_markdown(report)
+    )
     return report
 
 

@@ -9,6 +9,7 @@ import pytest
 MODULES = [
     "vqct_keras.api_export",
     "vqct_keras.assets",
+    "vqct_keras.data.batches",
     "vqct_keras.losses",
     "vqct_keras.layers.attention_block",
     "vqct_keras.layers.initializers",
@@ -22,6 +23,8 @@ MODULES = [
     "vqct_keras.layers.transferred_codebook",
     "vqct_keras.layers.vector_quantizer",
     "vqct_keras.models.input_contract",
+    "vqct_keras.metrics.registry",
+    "vqct_keras.models.loading",
     "vqct_keras.models.patch_discriminator",
     "vqct_keras.models.vqct_presets",
     "vqct_keras.models.vqct_tokenizer",
@@ -29,6 +32,8 @@ MODULES = [
     "vqct_keras.models.vqgan_encoder",
     "vqct_keras.normalized_adjacency",
     "vqct_keras.prior.codebook_prior",
+    "vqct_keras.utils.files",
+    "vqct_keras.utils.images",
     "vqct_keras.vocabulary",
     "vqct_keras.words",
 ]

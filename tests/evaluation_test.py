@@ -16,6 +16,7 @@ from vqct_keras.metrics import fid as fid_lib
 from vqct_keras.metrics import image_quality
 from vqct_keras.models.vqct_tokenizer import VQCTTokenizer
 from vqct_keras.prior.codebook_prior import CodebookPrior
+from vqct_keras.utils.images import to_uint8
 
 SIZE = 16
 
@@ -103,8 +104,8 @@ def test_evaluator_equals_one_shot_computation():
         )
     results = evaluator.result()
 
-    originals = image_quality.to_uint8(images)
-    rebuilt = image_quality.to_uint8(reconstructions)
+    originals = to_uint8(images)
+    rebuilt = to_uint8(reconstructions)
     np.testing.assert_allclose(
         results["psnr"], image_quality.psnr(rebuilt, originals).mean()
     )

@@ -111,7 +111,7 @@ def test_interrupted_runs_resume_to_identical_files(
     assert not first["complete"] and first["shards_written"] == 1
     assert sorted(os.listdir(tmp_path)) == ["manifest.json", "shard-00000.npz"]
     # A crash while writing leaves only a temporary file: it is ignored.
-    (tmp_path / "shard-00001.npz.partial").write_bytes(b"truncated")
+    (tmp_path / "shard-00001.npz.123.tmp").write_bytes(b"truncated")
     second = tokenize(tokenizer, batched, tmp_path, max_shards=1)
     assert not second["complete"]
     assert (second["shards_written"], second["shards_skipped"]) == (1, 1)

@@ -20,7 +20,6 @@ python training/build_prior.py --backbone=clip_vit_base_patch32 \
 ```
 """
 
-import json
 import os
 import sys
 
@@ -176,6 +175,8 @@ def _user_errors():
 
 
 def main(argv):
+    from vqct_keras.utils import files
+
     del argv
     from vqct_keras.prior import builder
 
@@ -195,9 +196,7 @@ def main(argv):
         sys.exit(1)
     path = prior.save(os.path.join(output_dir, PRIOR_FILE))
     summary = {"prior": os.path.basename(path), **summary}
-    with open(os.path.join(output_dir, SUMMARY_FILE), "w") as file:
-        json.dump(summary, file, indent=2, sort_keys=True)
-        file.write("\n")
+    files.write_json(os.path.join(output_dir, SUMMARY_FILE), summary)
     print(
         f"{summary['num_adjectives']} adjectives, {summary['num_nouns']} "
         f"nouns, {summary['num_edges']} edges, dim {summary['prior_dim']}, "

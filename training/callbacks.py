@@ -8,28 +8,13 @@ import keras
 import numpy as np
 from keras import ops
 
+from vqct_keras.metrics import registry
+from vqct_keras.utils import files
+from vqct_keras.utils import images as images_lib
+
 CHECKPOINT_NAME = "checkpoint.npz"
 BEST_TOKENIZER_NAME = "tokenizer_best.keras"
 BEST_RECORD_NAME = "best.json"
-
-
-def atomic_save_npz(path, arrays):
-    """Write `arrays` to `path` so that a crash never leaves a partial file.
-
-    A failed write (a full disk) removes its temporary file and re-raises;
-    the previous file at `path` stays intact.
-    """
-    tmp_path = path + ".tmp"
-    try:
-        with open(tmp_path, "wb") as file:
-            np.savez(file, **arrays)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(tmp_path, path)
-    except BaseException:
-        if os.path.exists(tmp_path):
-            os.remove(tmp_path)
-        raise
 
 
 def load_checkpoint(directory):
@@ -40,23 +25,6 @@ def load_checkpoint(directory):
     with np.load(path) as data:
         arrays = {key: data[key] for key in data.files}
     return arrays, int(arrays.pop("__step__"))
-
-
-def images_to_uint8(images):
-    images = np.asarray(ops.convert_to_numpy(images), dtype="float32")
-    return np.clip(np.round((images + 1.0) * 127.5), 0, 255).astype("uint8")
-
-
-def save_grid(path, rows):
-    """Save rows of images `(N, H, W, 3)` in [-1, 1] as one PNG grid."""
-    from PIL import Image
-
-    rows = [images_to_uint8(row) for row in rows]
-    grid = np.concatenate([np.concatenate(list(row), axis=1) for row in rows])
-    Image.fromarray(grid).resize(
-        (grid.shape[1] * 2, grid.shape[0] * 2), Image.NEAREST
-    ).save(path)
-    return path
 
 
 class TrainingCheckpoint(keras.callbacks.Callback):
@@ -76,7 +44,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
             return
         arrays = self.model.state_arrays()
         arrays["__step__"] = np.asarray(self.model.current_step())
-        atomic_save_npz(os.path.join(self.directory, CHECKPOINT_NAME), arrays)
+        files.save_npz(os.path.join(self.directory, CHECKPOINT_NAME), arrays)
 
 
 class NonFiniteLossStop(keras.callbacks.Callback):
@@ -140,9 +108,9 @@ class ReconstructionGrid(keras.callbacks.Callback):
             "reconstruction"
         ]
         step = self.model.current_step()
-        save_grid(
-            os.path.join(self.directory, f"reconstructions_{step:07d}.png"),
+        images_lib.save_image_grid(
             [self.images, reconstruction],
+            os.path.join(self.directory, f"reconstructions_{step:07d}.png"),
         )
 
 
@@ -186,15 +154,25 @@ def plot_history(history, path):
     last = history[-1]
     panels = [
         ("training losses", ["l1", "perceptual", "vq_loss", "d_loss"], None),
-        ("held-out reconstruction loss", ["val_rec_loss", "val_l1"], None),
-        ("held-out PSNR (dB)", ["val_psnr"], None),
-        ("held-out LPIPS / SSIM", ["val_lpips", "val_ssim"], None),
         (
-            "codebook usage (held-out pass)",
-            sorted(n for n in last if n.startswith("val_") and "usage" in n),
-            (0, 1.05),
+            "held-out reconstruction loss",
+            ["val_rec_loss", "val_l1", "val_lpips"],
+            None,
         ),
     ]
+    for metric in registry.RECONSTRUCTION_METRICS:
+        if metric.epoch:
+            unit = f" ({metric.unit})" if metric.unit else ""
+            title = f"held-out {metric.display_name}{unit}"
+            panels.append((title, [f"val_{metric.name}"], None))
+    for metric in registry.CODEBOOK_METRICS:
+        if metric.epoch:
+            suffix = f"_{metric.name}"
+            names = sorted(
+                n for n in last if n.startswith("val_") and n.endswith(suffix)
+            )
+            title = f"codebook {metric.display_name} (held-out pass)"
+            panels.append((title, names, metric.plot_range))
     panels = [panel for panel in panels if any(n in last for n in panel[1])]
     figure, axes = plt.subplots(
         1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False
@@ -222,9 +200,10 @@ class EpochEvaluation(keras.callbacks.Callback):
     any re-iterable of image batches), in inference mode:
     `val_rec_loss`, the official `val/rec_loss`: the mean over images of
     `mean|x - x_hat| + perceptual_weight * LPIPS(x, x_hat)` on the float
-    tensors (reconstruction not clamped); `val_l1`, `val_lpips`, and
-    `val_psnr`, `val_ssim` and whole-pass codebook usage
-    (`ReconstructionEvaluator`, no JPEG).
+    tensors (reconstruction not clamped); `val_l1`, `val_lpips`, and the
+    metrics the registry marks `epoch` (`vqct_keras.metrics.registry`:
+    `val_psnr`, `val_ssim`, whole-pass codebook usage), from a
+    `ReconstructionEvaluator` without JPEG.
     """
 
     def __init__(self, batches, lpips_model=None, perceptual_weight=1.0):
@@ -234,8 +213,8 @@ class EpochEvaluation(keras.callbacks.Callback):
         self.perceptual_weight = perceptual_weight
 
     def on_epoch_end(self, epoch, logs=None):
+        from vqct_keras.data.batches import iterate_image_batches
         from vqct_keras.evaluation import ReconstructionEvaluator
-        from vqct_keras.evaluation import iterate_image_batches
 
         tokenizer = self.model.tokenizer
         evaluator = ReconstructionEvaluator(
@@ -261,12 +240,9 @@ class EpochEvaluation(keras.callbacks.Callback):
         if self.lpips_model is not None:
             logs["val_lpips"] = sums["lpips"] / count
             logs["val_rec_loss"] += self.perceptual_weight * logs["val_lpips"]
-        for name in ("psnr", "ssim"):
+        for name in registry.epoch_metric_names(results["codebooks"]):
             if results.get(name) is not None:
                 logs[f"val_{name}"] = float(results[name])
-        for name, value in results.items():
-            if name.endswith("_usage") and value is not None:
-                logs[f"val_{name}"] = float(value)
 
 
 class BestCheckpoint(keras.callbacks.Callback):
@@ -310,16 +286,12 @@ class BestCheckpoint(keras.callbacks.Callback):
         best = self.record()
         if best is not None and best[self.monitor] <= value:
             return
-        temporary = self.path[: -len(".keras")] + ".partial.keras"
-        self.model.tokenizer.save(temporary)
-        os.replace(temporary, self.path)
+        with files.atomic_path(self.path, extension=".keras") as temporary:
+            self.model.tokenizer.save(temporary)
         record = {
             "step": self.model.current_step(),
             "epoch": epoch + 1,
             self.monitor: float(value),
             "file": os.path.basename(self.path),
         }
-        temporary = self.record_path + ".partial"
-        with open(temporary, "w") as file:
-            json.dump(record, file, indent=2)
-        os.replace(temporary, self.record_path)
+        files.write_json(self.record_path, record, sort_keys=False)

@@ -32,6 +32,22 @@ def define_model_flag(
     return flags.DEFINE_string("model", None, help_text)
 
 
+def load_model_flag(path):
+    """The tokenizer of `--model` (`load_tokenizer`); a usage error that
+    says the fix when the flag is missing or the file unusable."""
+    from vqct_keras.models.loading import load_tokenizer
+
+    if not path:
+        raise app.UsageError(
+            "--model is required: the .keras file of a trained tokenizer, "
+            "e.g. --model=runs/train-<stamp>/tokenizer.keras."
+        )
+    try:
+        return load_tokenizer(path)
+    except (FileNotFoundError, ValueError) as error:
+        raise app.UsageError(f"--model={path}: {error}") from error
+
+
 def define_dataset_flag():
     """Define `--dataset`: a dataset name, a folder of images or tfds:<name>."""
     return flags.DEFINE_string(
@@ -139,10 +155,9 @@ def write_flags(output_dir, filename="flags.txt", notes=()):
     """
     text = "".join(f"# {note}\n" for note in notes)
     text += flags.FLAGS.flags_into_string()
-    path = os.path.join(output_dir, filename)
-    with open(path + ".tmp", "w") as file:
-        file.write(text)
-    os.replace(path + ".tmp", path)
+    from vqct_keras.utils import files
+
+    path = files.write_text(os.path.join(output_dir, filename), text)
     history_dir = os.path.join(output_dir, "flags_history")
     os.makedirs(history_dir, exist_ok=True)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -151,6 +166,13 @@ def write_flags(output_dir, filename="flags.txt", notes=()):
     with open(copy, "w") as file:
         file.write(text)
     return path
+
+
+def fail(command_name, message):
+    """Print `<command_name>: error: <message>` to stderr and exit with 1
+    (an error that is not a misuse of the flags)."""
+    print(f"{command_name}: error: {message}", file=sys.stderr, flush=True)
+    sys.exit(1)
 
 
 def finish(output_dir, stream=None):

@@ -124,9 +124,9 @@ def main(argv):
     from vqct_keras.models.input_contract import resolve_image_size
 
     if FLAGS.model:
-        from vqct_keras.evaluation import load_tokenizer
+        from training import cli_utils
 
-        tokenizer = load_tokenizer(FLAGS.model)
+        tokenizer = cli_utils.load_model_flag(FLAGS.model)
     else:
         from vqct_keras.models.vqct_presets import build_tokenizer
         from vqct_keras.prior.default_prior import load_default_prior

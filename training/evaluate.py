@@ -2,7 +2,8 @@
 
 Reports rFID, LPIPS, PSNR, SSIM (grayscale, the official figure, and RGB),
 L1, MSE and codebook usage (adjective and noun codebooks for VQCT), as
-`vqct_keras.evaluation.evaluate_tokenizer` computes them. Writes
+`vqct_keras.evaluation.evaluate_tokenizer` computes them (the metrics are
+listed in `vqct_keras.metrics.registry`). Writes
 `metrics.json`, `reconstructions.png`, `code_histogram.png` and
 `flags.txt` into `--output_dir`; for a VQCT tokenizer also `word_map.png`
 (the first images beside their codes as words) and the most used words
@@ -68,48 +69,15 @@ def define_flags():
     )
 
 
-def _fail(message):
-    print(f"{COMMAND_NAME}: error: {message}", file=sys.stderr, flush=True)
-    sys.exit(1)
-
-
-def summary_line(results):
-    """One line of the headline figures (`None` shown as `-`)."""
-
-    def show(key, scale=1.0, digits=4):
-        value = results.get(key)
-        return "-" if value is None else f"{value * scale:.{digits}g}"
-
-    parts = [
-        f"images {results['num_images']}",
-        f"rFID {show('rfid')}",
-        f"LPIPS {show('lpips')}",
-        f"PSNR {show('psnr')}",
-        f"SSIM {show('ssim')}",
-        f"L1 {show('l1')}",
-    ]
-    for name in results["codebooks"]:
-        parts.append(
-            f"{name} usage {show(f'{name}_usage', 100, 3)}% "
-            f"(perplexity {show(f'{name}_perplexity', 1, 4)})"
-        )
-    return " | ".join(parts)
-
-
 def main(argv):
     del argv
-    from vqct_keras import evaluation
     from vqct_keras import evaluation_protocol
     from vqct_keras.data import DatasetNotAvailableError
     from vqct_keras.metrics import MissingWeightsError
+    from vqct_keras.metrics import registry
     from vqct_keras.models.input_contract import resolve_image_size
 
-    if not FLAGS.model:
-        raise app.UsageError("--model is required (a .keras file).")
-    try:
-        tokenizer = evaluation.load_tokenizer(FLAGS.model)
-    except (FileNotFoundError, ValueError) as error:
-        raise app.UsageError(str(error)) from error
+    tokenizer = cli_utils.load_model_flag(FLAGS.model)
     try:
         protocol = cli_utils.protocol_from_flags(
             FLAGS.dataset,
@@ -140,14 +108,17 @@ def main(argv):
             fid_reference_cache=_PROTOCOL.fid_reference_cache.value,
         )
     except DatasetNotAvailableError as error:
-        _fail(str(error))
+        cli_utils.fail(COMMAND_NAME, str(error))
     except MissingWeightsError as error:
-        _fail(f"{error} Or skip the metric with --no_fid / --no_lpips.")
+        cli_utils.fail(
+            COMMAND_NAME,
+            f"{error} Or skip the metric with --no_fid / --no_lpips.",
+        )
     except ValueError as error:
         raise app.UsageError(str(error)) from error
     for line in evaluation_protocol.console_lines(results):
         print(line, flush=True)
-    print(summary_line(results), flush=True)
+    print(registry.summary_line(results), flush=True)
     for name, note in sorted(results["notes"].items()):
         print(f"note: {name}: {note}", flush=True)
     if FLAGS.word_map_images > 0 and getattr(

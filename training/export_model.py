@@ -11,7 +11,6 @@ Writes `<output_dir>/<version>/` (`saved_model.pb`, `variables/`,
 
 import os
 import sys
-import zipfile
 
 from absl import app
 from absl import flags
@@ -80,61 +79,6 @@ def parse_image_size(text):
     return sizes[0] if len(sizes) == 1 else tuple(sizes)
 
 
-def load_tokenizer(path):
-    """Load a `VQCTTokenizer` from a `.keras` file, with clear errors."""
-    if not path:
-        raise app.UsageError(
-            "--model is required: the .keras file of a trained tokenizer, "
-            "e.g. --model=runs/train-<stamp>/tokenizer.keras."
-        )
-    path = os.path.expanduser(os.fspath(path))
-    if os.path.isdir(path):
-        candidate = os.path.join(path, "tokenizer.keras")
-        hint = (
-            f" Did you mean --model={candidate}?"
-            if os.path.isfile(candidate)
-            else ""
-        )
-        if os.path.isfile(os.path.join(path, "saved_model.pb")):
-            hint = " That folder is already an exported SavedModel."
-        raise app.UsageError(
-            f"--model={path} is a folder; pass the .keras file.{hint}"
-        )
-    if not os.path.exists(path):
-        raise app.UsageError(
-            f"--model={path}: no such file. Pass the .keras file written by "
-            "training/train.py (runs/<run>/tokenizer.keras) or by "
-            "`tokenizer.save('tokenizer.keras')`."
-        )
-    if not path.endswith(".keras"):
-        raise app.UsageError(
-            f"--model={path} is not a .keras file; save the tokenizer with "
-            "`tokenizer.save('tokenizer.keras')` first."
-        )
-    if not zipfile.is_zipfile(path):
-        raise app.UsageError(
-            f"--model={path} is not a readable .keras archive (truncated or "
-            "corrupt?). Save the tokenizer again."
-        )
-
-    import keras
-
-    import vqct_keras  # noqa: F401  (registers the classes for loading)
-    from vqct_keras.models.vqct_tokenizer import VQCTTokenizer
-
-    model = keras.saving.load_model(path, compile=False)
-    if isinstance(model, VQCTTokenizer):
-        return model
-    inner = getattr(model, "tokenizer", None)
-    if isinstance(inner, VQCTTokenizer):
-        return inner
-    raise app.UsageError(
-        f"--model={path} holds a {type(model).__name__}, not a "
-        "VQCTTokenizer. Export the tokenizer.keras that training/train.py "
-        "writes."
-    )
-
-
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}.")
@@ -143,7 +87,7 @@ def main(argv):
     from training import cli_utils
 
     image_size = parse_image_size(FLAGS.image_size)
-    tokenizer = load_tokenizer(FLAGS.model)
+    tokenizer = cli_utils.load_model_flag(FLAGS.model)
     import keras
 
     from vqct_keras.export import ExportBackendError

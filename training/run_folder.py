@@ -150,9 +150,9 @@ class RunFolder:
                     kept.append(json.dumps(record) + "\n")
             dropped = len(lines) - len(kept)
             if dropped:
-                with open(history_path + ".tmp", "w") as file:
-                    file.writelines(kept)
-                os.replace(history_path + ".tmp", history_path)
+                from vqct_keras.utils import files
+
+                files.write_text(history_path, "".join(kept))
         for name in os.listdir(self.path):
             match = _PICTURE.match(name)
             if match and int(match.group(1)) > step:

@@ -13,8 +13,9 @@ python training/tokenize_dataset.py --model=runs/cub/tokenizer.keras \
     --dataset=cub200 --split=train --shard_size=4096 \
     --output_dir=runs/cub_tokens
 # Later: decode a shard back to images.
-python -c "from vqct_keras import evaluation, pretokenize; \
-t = evaluation.load_tokenizer('runs/cub/tokenizer.keras'); \
+python -c "from vqct_keras import pretokenize; \
+from vqct_keras.models.loading import load_tokenizer; \
+t = load_tokenizer('runs/cub/tokenizer.keras'); \
 print(pretokenize.decode_shard(t, 'runs/cub_tokens/shard-00000.npz').shape)"
 ```
 """
@@ -71,30 +72,20 @@ def define_flags():
     flags.DEFINE_bool("progress", True, "Show a progress bar.")
 
 
-def _fail(message):
-    print(f"{COMMAND_NAME}: error: {message}", file=sys.stderr, flush=True)
-    sys.exit(1)
-
-
 def main(argv):
     del argv
-    from vqct_keras import evaluation
     from vqct_keras import evaluation_protocol
     from vqct_keras import pretokenize
     from vqct_keras.data import DatasetNotAvailableError
     from vqct_keras.data import dataset_filenames
+    from vqct_keras.data.evaluation_dataset import load_evaluation_dataset
     from vqct_keras.models.input_contract import resolve_image_size
 
-    if not FLAGS.model:
-        raise app.UsageError("--model is required (a .keras file).")
-    try:
-        tokenizer = evaluation.load_tokenizer(FLAGS.model)
-    except (FileNotFoundError, ValueError) as error:
-        raise app.UsageError(str(error)) from error
+    tokenizer = cli_utils.load_model_flag(FLAGS.model)
     output_dir = cli_utils.resolve_output_dir(FLAGS.output_dir, COMMAND_NAME)
     cli_utils.write_flags(output_dir)
     try:
-        dataset, info = evaluation.load_evaluation_dataset(
+        dataset, info = load_evaluation_dataset(
             FLAGS.dataset,
             split=FLAGS.split,
             image_size=resolve_image_size(FLAGS.image_size, tokenizer),
@@ -104,7 +95,7 @@ def main(argv):
             crop=FLAGS.crop,
         )
     except DatasetNotAvailableError as error:
-        _fail(str(error))
+        cli_utils.fail(COMMAND_NAME, str(error))
     except ValueError as error:
         raise app.UsageError(str(error)) from error
     # Each row's source file in the shards (None: the data has no names).
@@ -143,7 +134,7 @@ def main(argv):
             filenames=filenames,
         )
     except ValueError as error:
-        _fail(str(error))
+        cli_utils.fail(COMMAND_NAME, str(error))
     state = "complete" if manifest["complete"] else "incomplete (rerun)"
     print(
         f"{manifest['num_examples']} images in {manifest['num_shards']} "

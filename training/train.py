@@ -397,7 +397,9 @@ def train(run_folder):
     ):
         # Evaluate a saved artifact on one device: Keras' distributed
         # predict cannot gather the tokenizer's scalar outputs.
-        tokenizer = keras.saving.load_model(tokenizer_path)
+        from vqct_keras.models.loading import load_tokenizer
+
+        tokenizer = load_tokenizer(tokenizer_path)
     from vqct_keras import evaluation_protocol
 
     metrics = protocol.evaluate(

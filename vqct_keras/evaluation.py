@@ -13,27 +13,30 @@ the tokenizer once and reports, over the whole pass:
 * codebook usage, perplexity and dead codes, for the adjective and the noun
   codebooks separately (VQCT) or for the single codebook (VQGAN).
 
+The metrics are entries of `vqct_keras.metrics.registry` (a new one is
+added there, see `docs/metrics.md`); the images come from
+`vqct_keras.data.evaluation_dataset`, the batches through
+`vqct_keras.data.batches`, and the files are written atomically by
+`vqct_keras.utils`.
+
 Memory does not grow with the dataset: per-image metrics are running sums,
 FID keeps running feature moments, codebook usage a histogram, and only the
 first `grid_size` images are kept for the picture. See `docs/evaluation.md`.
 """
 
-import itertools
-import json
-import math
 import os
 import time
-import zipfile
-import zlib
 
 import keras
 import numpy as np
-import PIL.Image
 
+from vqct_keras.data import batches as batches_lib
 from vqct_keras.metrics import codebook_usage as usage_lib
 from vqct_keras.metrics import fid_reference
 from vqct_keras.metrics import image_quality
-from vqct_keras.models.vqct_tokenizer import VQCTTokenizer
+from vqct_keras.metrics import registry
+from vqct_keras.utils import files
+from vqct_keras.utils import images as images_lib
 
 METRICS_FILE = "metrics.json"
 GRID_FILE = "reconstructions.png"
@@ -42,8 +45,6 @@ LPIPS_MIN_SIZE = 16  # VGG16's four 2x2 pools need 16 px to reach conv5.
 # Below the Inception feature dimension the FID covariances are rank
 # deficient and rFID is biased upwards.
 RFID_MIN_IMAGES = 2048
-_RANGE_TOLERANCE = 1e-3
-_PER_IMAGE_METRICS = ("psnr", "ssim", "ssim_rgb", "l1", "mse", "lpips")
 
 
 def evaluate_tokenizer(
@@ -148,7 +149,7 @@ def evaluate_tokenizer(
     """
     if max_batches is not None and int(max_batches) < 1:
         raise ValueError(f"max_batches must be >= 1, got {max_batches}")
-    expected = _expected_batches(dataset, max_batches)
+    expected = batches_lib.expected_batches(dataset, max_batches)
     evaluator = ReconstructionEvaluator(
         tokenizer.quantizer,
         compute_fid=compute_fid,
@@ -164,16 +165,18 @@ def evaluate_tokenizer(
     if progress:
         progbar = keras.utils.Progbar(
             expected,
-            stateful_metrics=list(_PER_IMAGE_METRICS),
+            stateful_metrics=list(registry.per_image_metric_names()),
             unit_name="batch",
         )
-    padder = _BatchPadder()
+    padder = batches_lib.BatchPadder()
     start = time.perf_counter()
     step = 0
     for step, images in enumerate(
-        iterate_image_batches(dataset, max_batches), 1
+        batches_lib.iterate_image_batches(dataset, max_batches), 1
     ):
-        check_image_batch(images, f"Dataset batch {step - 1}", tokenizer)
+        batches_lib.check_image_batch(
+            images, f"Dataset batch {step - 1}", tokenizer
+        )
         outputs = tokenizer.predict_on_batch(padder.pad(images))
         reconstructions = padder.unpad(outputs["reconstruction"])
         indices = padder.unpad(outputs["indices"])
@@ -211,120 +214,6 @@ def _warnings(results):
             "with rFIDs on the same number of images."
         ]
     return []
-
-
-def load_tokenizer(path):
-    """Load a tokenizer saved as `.keras`, with a clear error when missing.
-
-    `vqct_keras` is imported first, so its classes are registered. A saved
-    model that wraps a tokenizer (a `tokenizer` attribute) gives the
-    tokenizer.
-
-    Args:
-        path: str. The `.keras` file (e.g. `runs/<run>/tokenizer.keras`).
-
-    Returns:
-        The tokenizer (a `VQCTTokenizer`).
-
-    Raises:
-        FileNotFoundError: no such file.
-        ValueError: not a `.keras` file, a truncated or corrupt one, or no
-            tokenizer in it.
-    """
-    import vqct_keras  # noqa: F401  (registers the serializable classes)
-
-    path = os.path.expanduser(os.fspath(path))
-    if not os.path.isfile(path):
-        raise FileNotFoundError(
-            f"No model file at {path}. Pass the .keras file a training run "
-            "wrote (runs/<run>/tokenizer.keras) or `tokenizer.save(...)`."
-        )
-    if not path.endswith(".keras"):
-        raise ValueError(
-            f"{path} is not a .keras file; save the tokenizer with "
-            "`tokenizer.save('tokenizer.keras')`."
-        )
-    broken = (
-        f"{path} is not a readable .keras archive (truncated or corrupt, "
-        "e.g. a copy that did not finish). Save the tokenizer again, or use "
-        "the tokenizer.keras of a finished run."
-    )
-    if not zipfile.is_zipfile(path):
-        raise ValueError(broken)
-    try:
-        model = keras.saving.load_model(path, compile=False)
-    except (
-        zipfile.BadZipFile,
-        zlib.error,
-        EOFError,
-        FileNotFoundError,
-        json.JSONDecodeError,
-    ) as e:
-        raise ValueError(f"{broken} ({type(e).__name__}: {e})") from e
-    if not _is_tokenizer(model) and _is_tokenizer(
-        getattr(model, "tokenizer", None)
-    ):
-        model = model.tokenizer
-    if not _is_tokenizer(model):
-        raise ValueError(
-            f"{path} holds a {type(model).__name__}, not a tokenizer with a "
-            "quantizer and encode_to_indices."
-        )
-    return model
-
-
-def load_evaluation_dataset(
-    name_or_path,
-    split="test",
-    image_size=None,
-    batch_size=None,
-    data_dir=None,
-    **preprocessing_changes,
-):
-    """`load_dataset` in a fixed order with deterministic preprocessing.
-
-    No shuffling; a split whose preprocessing is random (a train split's
-    random crop and flip) gets a center crop and no flip instead, so every
-    pass gives the same images (the official test loader's
-    `Resize` + `CenterCrop`).
-
-    Args:
-        name_or_path: str. Dataset name or folder (see `load_dataset`).
-        split: str. Defaults to `"test"`.
-        image_size: int or None. Defaults to the dataset's own.
-        batch_size: int or None. Defaults to `None` (single images).
-        data_dir: str or None. tfds data folder.
-        **preprocessing_changes: `ImagePreprocessing` fields to change
-            (`resize`, `crop`, `random_flip`).
-
-    Returns:
-        `(dataset, DatasetInfo)`; `info.preprocessing` is the one used.
-    """
-    from vqct_keras.data import load_dataset
-
-    kwargs = dict(
-        split=split,
-        image_size=image_size,
-        batch_size=batch_size,
-        shuffle=False,
-        data_dir=data_dir,
-        with_info=True,
-    )
-    dataset, info = load_dataset(name_or_path, **kwargs)
-    preprocessing = info.preprocessing
-    changes = {k: v for k, v in preprocessing_changes.items() if v is not None}
-    if preprocessing.crop == "random" and "crop" not in changes:
-        changes["crop"] = "center"
-    if preprocessing.random_flip and "random_flip" not in changes:
-        changes["random_flip"] = False
-    if changes.get("crop") == "none":
-        changes["crop"] = None
-    changed = preprocessing.replace(**changes)
-    if changed != preprocessing:
-        dataset, info = load_dataset(
-            name_or_path, preprocessing=changed, **kwargs
-        )
-    return dataset, info
 
 
 class ReconstructionEvaluator:
@@ -374,8 +263,9 @@ class ReconstructionEvaluator:
         self.fid_feature_extractor = fid_feature_extractor
         self.lpips_model = lpips_model
         self.usages = usage_lib.usage_trackers(quantizer)
-        self.sums = {name: 0.0 for name in _PER_IMAGE_METRICS}
-        self.counts = {name: 0 for name in _PER_IMAGE_METRICS}
+        names = registry.per_image_metric_names()
+        self.sums = {name: 0.0 for name in names}
+        self.counts = {name: 0 for name in names}
         self.notes = {}
         self.num_images = 0
         self.image_shape = None
@@ -386,8 +276,8 @@ class ReconstructionEvaluator:
         self._fid = None
         self.fid_count = 0
         self.fid_dimension = None
-        self._fid_padder = _BatchPadder()
-        self._lpips_padder = _BatchPadder()
+        self._fid_padder = batches_lib.BatchPadder()
+        self._lpips_padder = batches_lib.BatchPadder()
         self._reference_cache = None
         self._cached_reference = None
         self._reference_digest = fid_reference.PixelDigest()
@@ -402,9 +292,9 @@ class ReconstructionEvaluator:
     def update(self, images, reconstructions, indices):
         """Add a batch: originals and reconstructions `(B, H, W, C)` in
         [-1, 1], code indices `(B, h, w, D)`."""
-        images = _to_numpy(images, "float32")
-        reconstructions = _to_numpy(reconstructions, "float32")
-        indices = _to_numpy(indices)
+        images = batches_lib.to_numpy(images, "float32")
+        reconstructions = batches_lib.to_numpy(reconstructions, "float32")
+        indices = batches_lib.to_numpy(indices)
         if images.shape != reconstructions.shape:
             raise ValueError(
                 f"images {images.shape} and reconstructions "
@@ -415,22 +305,27 @@ class ReconstructionEvaluator:
             self.index_shape = tuple(indices.shape[1:])
         self.num_images += images.shape[0]
         self._update_usage(indices)
-        self._add("l1", image_quality.l1_error(reconstructions, images))
-        self._add(
-            "mse", image_quality.mean_squared_error(reconstructions, images)
-        )
-        originals_uint8 = image_quality.to_uint8(images)
-        reconstructions_uint8 = image_quality.to_uint8(reconstructions)
+        originals_uint8 = images_lib.to_uint8(images)
+        reconstructions_uint8 = images_lib.to_uint8(reconstructions)
         self._keep_for_grid(originals_uint8, reconstructions_uint8)
         if self.jpeg_quality is not None:
             originals_uint8, reconstructions_uint8 = (
                 image_quality.jpeg_round_trip(x, quality=self.jpeg_quality)
                 for x in (originals_uint8, reconstructions_uint8)
             )
-        self._add(
-            "psnr", image_quality.psnr(reconstructions_uint8, originals_uint8)
-        )
-        self._update_ssim(originals_uint8, reconstructions_uint8)
+        inputs = {
+            "float": (reconstructions, images),
+            "uint8": (reconstructions_uint8, originals_uint8),
+        }
+        for metric in registry.RECONSTRUCTION_METRICS:
+            if metric.compute is None:
+                continue
+            try:
+                values = metric.compute(*inputs[metric.inputs])
+            except registry.MetricSkipped as skipped:
+                self.notes[skipped.note or metric.name] = str(skipped)
+                continue
+            self._add(metric.name, values)
         if self.compute_lpips:
             self._update_lpips(images, np.clip(reconstructions, -1.0, 1.0))
         if self.compute_fid:
@@ -455,20 +350,6 @@ class ReconstructionEvaluator:
             self.grid_originals.append(originals[:missing])
             self.grid_reconstructions.append(reconstructions[:missing])
 
-    def _update_ssim(self, originals, reconstructions):
-        if min(originals.shape[1:3]) < image_quality.SSIM_WINDOW_SIZE:
-            size = image_quality.SSIM_WINDOW_SIZE
-            self.notes["ssim"] = f"images smaller than {size}x{size}"
-            return
-        if originals.shape[-1] == 3:
-            self._add(
-                "ssim",
-                image_quality.ssim(reconstructions, originals, grayscale=True),
-            )
-        else:
-            self.notes["ssim"] = "grayscale SSIM needs RGB images"
-        self._add("ssim_rgb", image_quality.ssim(reconstructions, originals))
-
     def _update_lpips(self, images, reconstructions):
         if self.lpips_model is None:
             if min(images.shape[1:3]) < LPIPS_MIN_SIZE:
@@ -488,7 +369,7 @@ class ReconstructionEvaluator:
             )
         else:
             distances = model(pad(images), pad(reconstructions))
-        self._add("lpips", _to_numpy(distances, "float64")[:count])
+        self._add("lpips", batches_lib.to_numpy(distances, "float64")[:count])
 
     def _update_fid(self, originals, reconstructions):
         from vqct_keras.metrics.fid import FrechetInceptionDistance
@@ -525,7 +406,7 @@ class ReconstructionEvaluator:
             features = extractor.predict_on_batch(images)
         else:
             features = extractor(images)
-        features = _to_numpy(features, "float64")
+        features = batches_lib.to_numpy(features, "float64")
         return features.reshape(features.shape[0], -1)
 
     # === Results ===
@@ -534,7 +415,7 @@ class ReconstructionEvaluator:
         """`[(name, mean so far)]` of the per-image metrics, for progress."""
         return [
             (name, self.sums[name] / self.counts[name])
-            for name in _PER_IMAGE_METRICS
+            for name in self.sums
             if self.counts[name]
         ]
 
@@ -601,23 +482,20 @@ class ReconstructionEvaluator:
             "num_images": self.num_images,
             "image_shape": list(self.image_shape or ()),
             "index_shape": list(self.index_shape or ()),
-            "rfid": self._rfid(),
-            "lpips": self._mean("lpips"),
-            "psnr": self._mean("psnr"),
-            "ssim": self._mean("ssim"),
-            "ssim_rgb": self._mean("ssim_rgb"),
-            "l1": self._mean("l1"),
-            "mse": self._mean("mse"),
         }
+        for metric in registry.RECONSTRUCTION_METRICS:
+            if metric.name == "rfid":
+                results["rfid"] = self._rfid()
+            else:
+                results[metric.name] = self._mean(metric.name)
         if not self.compute_lpips and "lpips" not in self.notes:
             self.notes["lpips"] = "not computed (compute_lpips=False)"
         codebooks = {}
         for usage in self.usages:
             summary = usage.result()
             codebooks[usage.name] = summary
-            results[f"{usage.name}_usage"] = summary["usage_fraction"]
-            results[f"{usage.name}_perplexity"] = summary["perplexity"]
-            results[f"{usage.name}_dead_codes"] = summary["dead_codes"]
+            for metric in registry.CODEBOOK_METRICS:
+                results[f"{usage.name}_{metric.name}"] = summary[metric.source]
         results["codebooks"] = codebooks
         results["notes"] = dict(self.notes)
         results["protocol"] = self.protocol()
@@ -636,7 +514,7 @@ class ReconstructionEvaluator:
             if self._custom_fid_extractor
             else "FIDInceptionV3 pool3 (2048-d)"
         )
-        return {
+        described = {
             "reference": "the released VQCT test_net.py (docs/method.md, "
             "Evaluation)",
             "reconstruction": "tokenizer(images, training=False)"
@@ -644,27 +522,17 @@ class ReconstructionEvaluator:
             "uint8": "uint8((clip(x, -1, 1) + 1) * 0.5 * 255 + 0.5), both "
             "sides",
             "jpeg_quality": jpeg,
-            "rfid": f"FID of reconstructions vs originals on {uint8_side}; "
-            f"{fid_source}; preprocessing '{self.fid_protocol}' (whole "
-            "frame resized to 299x299, no crop); unbiased covariances; "
-            "null below 2 images",
-            "psnr": f"per image 20 log10(255 / sqrt(MSE)) on RGB "
-            f"{uint8_side}, mean over images",
-            "ssim": f"per image on the PIL 'L' grayscale of {uint8_side} "
-            "(skimage defaults: 7x7 uniform window, K1 0.01, K2 0.03), "
-            "mean over images (the official figure)",
-            "ssim_rgb": f"as ssim, on the RGB channels of {uint8_side} "
-            "(mean over channels)",
-            "l1": "per image mean |x_rec - x| on the [-1, 1] float tensors "
-            "(not clamped, no JPEG), mean over images",
-            "mse": "per image mean (x_rec - x)^2 on the [-1, 1] float "
-            "tensors (not clamped, no JPEG), mean over images",
-            "lpips": "LPIPS v0.1 VGG16 on the [-1, 1] tensors (the "
-            "reconstruction clamped), mean over images",
             "codebook_usage": "histogram of every code index over the pass; "
             "VQCT: all top_k adjective picks and the noun per position, "
             "each in its own codebook; perplexity exp(-sum p ln p)",
         }
+        for metric in registry.RECONSTRUCTION_METRICS:
+            described[metric.name] = metric.protocol.format(
+                uint8_side=uint8_side,
+                fid_source=fid_source,
+                fid_protocol=self.fid_protocol,
+            )
+        return described
 
     # === Files ===
 
@@ -673,113 +541,28 @@ class ReconstructionEvaluator:
         `code_histogram.png` into `output_dir`; returns their paths."""
         os.makedirs(output_dir, exist_ok=True)
         results = dict(results if results is not None else self.result())
-        files = {
+        paths = {
             "metrics": os.path.join(output_dir, METRICS_FILE),
             "reconstructions": os.path.join(output_dir, GRID_FILE),
             "code_histogram": os.path.join(output_dir, HISTOGRAM_FILE),
         }
         results["files"] = {
-            key: os.path.basename(p) for key, p in files.items()
+            key: os.path.basename(p) for key, p in paths.items()
         }
         if self.grid_originals:
-            save_reconstruction_grid(
-                np.concatenate(self.grid_originals),
-                np.concatenate(self.grid_reconstructions),
-                files["reconstructions"],
+            images_lib.save_image_grid(
+                [
+                    np.concatenate(self.grid_originals),
+                    np.concatenate(self.grid_reconstructions),
+                ],
+                paths["reconstructions"],
             )
-        usage_lib.plot_code_histogram(self.usages, files["code_histogram"])
-        write_metrics_json(results, files["metrics"])
-        return files
-
-
-def save_reconstruction_grid(originals, reconstructions, path, min_tile=64):
-    """Save originals (top row) above their reconstructions (bottom row).
-
-    Args:
-        originals: uint8 `(N, H, W, C)` (C = 1 or 3).
-        reconstructions: uint8, same shape.
-        path: str. Output `.png`.
-        min_tile: int. Small images are enlarged (nearest neighbour, by an
-            integer factor) to at least this many pixels. Defaults to `64`.
-
-    Returns:
-        str. `path`.
-
-    Example:
-
-    >>> import tempfile
-    >>> images = np.zeros((3, 8, 8, 3), "uint8")
-    >>> path = os.path.join(tempfile.mkdtemp(), "grid.png")
-    >>> path = save_reconstruction_grid(images, images, path)
-    >>> with PIL.Image.open(path) as png:
-    ...     png.size
-    (200, 134)
-    """
-    originals = np.asarray(originals)
-    reconstructions = np.asarray(reconstructions)
-    if originals.shape != reconstructions.shape or originals.ndim != 4:
-        raise ValueError(
-            "originals and reconstructions must be equal (N, H, W, C) "
-            f"arrays; got {originals.shape} and {reconstructions.shape}"
-        )
-    count, height, width, channels = originals.shape
-    scale = max(1, math.ceil(min_tile / max(1, min(height, width))))
-    gap = 2
-    tile_height, tile_width = height * scale, width * scale
-    grid = np.full(
-        (
-            2 * tile_height + 3 * gap,
-            count * tile_width + (count + 1) * gap,
-            channels,
-        ),
-        255,
-        "uint8",
-    )
-    for row, images in enumerate((originals, reconstructions)):
-        top = gap + row * (tile_height + gap)
-        for column, image in enumerate(images):
-            left = gap + column * (tile_width + gap)
-            tile = np.repeat(np.repeat(image, scale, axis=0), scale, axis=1)
-            grid[top : top + tile_height, left : left + tile_width] = tile
-    if channels == 1:
-        grid = grid[..., 0]
-    PIL.Image.fromarray(grid).save(path, format="PNG")
-    return path
-
-
-def write_metrics_json(results, path):
-    """Write results as strict JSON (non-finite floats become `null`),
-    atomically (temporary file, then rename)."""
-    temporary = f"{path}.partial"
-    with open(temporary, "w") as file:
-        json.dump(
-            _json_safe(results), file, indent=2, sort_keys=True, allow_nan=False
-        )
-        file.write("\n")
-    os.replace(temporary, path)
-    return path
-
-
-def _json_safe(value):
-    if isinstance(value, dict):
-        return {str(key): _json_safe(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(item) for item in value]
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        return value if math.isfinite(value) else None
-    if isinstance(value, np.ndarray):
-        return _json_safe(value.tolist())
-    return value
+        usage_lib.plot_code_histogram(self.usages, paths["code_histogram"])
+        files.write_json(paths["metrics"], results)
+        return paths
 
 
 # === Helpers ===
-
-
-def _is_tokenizer(model):
-    return isinstance(model, VQCTTokenizer)
 
 
 def _lpips_model():
@@ -791,126 +574,3 @@ def _lpips_model():
     images_1 = keras.Input((None, None, 3), name="images_1")
     distances = LPIPS(name="lpips")(images_0, images_1)
     return keras.Model([images_0, images_1], distances, name="lpips_model")
-
-
-def _to_numpy(x, dtype=None):
-    if not isinstance(x, np.ndarray):
-        x = keras.ops.convert_to_numpy(x)
-    return x if dtype is None else x.astype(dtype, copy=False)
-
-
-class _BatchPadder:
-    """Pads smaller (last) batches to the first batch's size, so compiled
-    functions see one shape; `unpad` drops the padding rows."""
-
-    def __init__(self):
-        self.size = None
-        self.count = None
-
-    def pad(self, batch):
-        self.count = batch.shape[0]
-        if self.size is None or self.count > self.size:
-            self.size = self.count
-        if self.count == self.size:
-            return batch
-        filler = np.repeat(batch[-1:], self.size - self.count, axis=0)
-        return np.concatenate([batch, filler])
-
-    def unpad(self, batch):
-        return _to_numpy(batch)[: self.count]
-
-
-def _expected_batches(dataset, max_batches):
-    """The number of batches the pass will see, or None when unknown."""
-    count = None
-    cardinality = getattr(dataset, "cardinality", None)
-    if callable(cardinality):
-        value = int(cardinality())
-        if value == -1 and max_batches is None:  # tf.data.INFINITE
-            raise ValueError(
-                "The dataset is infinite (repeat()): pass max_batches."
-            )
-        count = value if value >= 0 else None
-    elif hasattr(dataset, "__len__"):
-        count = len(dataset)
-    if max_batches is not None:
-        count = int(max_batches) if count is None else min(count, max_batches)
-    return count
-
-
-def iterate_image_batches(dataset, max_batches=None):
-    """Numpy image batches of a `tf.data.Dataset` or any iterable.
-
-    Tuple elements give their first item (`(images, labels)`), dict
-    elements their `"image"` or `"images"` entry.
-    """
-    iterator = (
-        dataset.as_numpy_iterator()
-        if hasattr(dataset, "as_numpy_iterator")
-        else iter(dataset)
-    )
-    if max_batches is not None:
-        iterator = itertools.islice(iterator, int(max_batches))
-    for element in iterator:
-        if isinstance(element, dict):
-            key = "image" if "image" in element else "images"
-            if key not in element:
-                raise ValueError(
-                    "Dataset elements are dicts without an 'image' or "
-                    f"'images' key (keys: {sorted(element)})."
-                )
-            element = element[key]
-        elif isinstance(element, (tuple, list)):
-            element = element[0]
-        yield _to_numpy(element)
-
-
-def check_image_batch(images, where, tokenizer):
-    """Raise a `ValueError` that says what to fix unless `images` is a
-    `(B, H, W, C)` float batch in [-1, 1] that `tokenizer` accepts.
-
-    Args:
-        images: numpy array.
-        where: str. How the message names the batch (`"Dataset batch 3"`).
-        tokenizer: the tokenizer (its `in_channels` and
-            `downsampling_factor` are checked when it has them).
-    """
-    if images.ndim != 4:
-        hint = (
-            " Batch the dataset (`dataset.batch(n)` or "
-            "`load_dataset(..., batch_size=n)`)."
-            if images.ndim == 3
-            else ""
-        )
-        raise ValueError(
-            f"{where}: expected images (batch, height, width, channels); got "
-            f"shape {images.shape}.{hint}"
-        )
-    channels = getattr(tokenizer, "in_channels", images.shape[-1])
-    if images.shape[-1] != channels:
-        raise ValueError(
-            f"{where}: expected {channels} channels (channels last); got "
-            f"shape {images.shape}."
-        )
-    if not np.issubdtype(images.dtype, np.floating):
-        raise ValueError(
-            f"{where}: expected float images in [-1, 1]; got dtype "
-            f"{images.dtype}. Scale uint8 images with `x / 127.5 - 1`."
-        )
-    factor = getattr(tokenizer, "downsampling_factor", 1)
-    if images.shape[1] % factor or images.shape[2] % factor:
-        raise ValueError(
-            f"{where}: height and width must be divisible by the tokenizer's "
-            f"downsampling factor {factor}; got shape {images.shape}."
-        )
-    if images.size:
-        low, high = float(images.min()), float(images.max())
-        if not (math.isfinite(low) and math.isfinite(high)):
-            raise ValueError(f"{where}: images contain NaN or inf.")
-        if low < -1 - _RANGE_TOLERANCE or high > 1 + _RANGE_TOLERANCE:
-            raise ValueError(
-                f"{where}: expected values in [-1, 1]; got [{low:.4g}, "
-                f"{high:.4g}]. Scale [0, 255] images with `x / 127.5 - 1` "
-                "and [0, 1] images with `x * 2 - 1` (`load_dataset` already "
-                "gives [-1, 1])."
-            )

@@ -21,6 +21,7 @@ stores under `protocol`, and `console_lines()` what both CLIs print. See
 import dataclasses
 
 from vqct_keras import evaluation
+from vqct_keras.data.evaluation_dataset import load_evaluation_dataset
 from vqct_keras.metrics import weights as weights_lib
 from vqct_keras.models.input_contract import resolve_image_size
 
@@ -176,7 +177,7 @@ class EvaluationProtocol:
             split's order, the split's `DatasetInfo` (deterministic
             preprocessing), and how many images the batches hold.
         """
-        images, info = evaluation.load_evaluation_dataset(
+        images, info = load_evaluation_dataset(
             dataset,
             split=self.split,
             image_size=image_size,

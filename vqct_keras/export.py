@@ -21,7 +21,6 @@ a VQCT tokenizer's words go to `vocabulary.json` beside it (read them with
 """
 
 import datetime
-import json
 import os
 import platform
 import shutil
@@ -33,6 +32,7 @@ import numpy as np
 from keras import ops
 
 from vqct_keras.models.vqct_tokenizer import VQCTTokenizer
+from vqct_keras.utils import files
 from vqct_keras.version import __version__
 from vqct_keras.vocabulary import VOCABULARY_FILENAME
 
@@ -150,9 +150,7 @@ def export_for_serving(
         info = export_info(tokenizer, height, width, batch_size)
         info["export_seconds"] = round(time.perf_counter() - start, 2)
         info["verified"] = bool(verify)
-        with open(os.path.join(staging_dir, EXPORT_INFO_FILENAME), "w") as f:
-            json.dump(info, f, indent=2, sort_keys=True)
-            f.write("\n")
+        files.write_json(os.path.join(staging_dir, EXPORT_INFO_FILENAME), info)
         vocabulary = getattr(tokenizer, "vocabulary", None)
         if vocabulary is not None:
             vocabulary.save(staging_dir)
@@ -284,7 +282,7 @@ def export_info(tokenizer, height, width, batch_size):
             "class": type(tokenizer).__name__,
             "name": tokenizer.name,
             "num_parameters": int(tokenizer.count_params()),
-            "config": _json_ready(tokenizer.get_config()),
+            "config": files.json_ready(tokenizer.get_config()),
         },
         "image_size": [height, width],
         "batch_size": batch_size,
@@ -765,10 +763,10 @@ def make_world_readable(path):
     user could not read the version folder.
     """
     os.chmod(path, 0o755)
-    for root, folders, files in os.walk(path):
+    for root, folders, filenames in os.walk(path):
         for name in folders:
             os.chmod(os.path.join(root, name), 0o755)
-        for name in files:
+        for name in filenames:
             os.chmod(os.path.join(root, name), 0o644)
 
 
@@ -790,10 +788,6 @@ def _versions():
 
         versions["jax"] = jax.__version__
     return versions
-
-
-def _json_ready(value):
-    return json.loads(json.dumps(value, default=str))
 
 
 def _first_line(error):

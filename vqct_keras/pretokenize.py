@@ -30,12 +30,12 @@ import zipfile
 import keras
 import numpy as np
 
-from vqct_keras import evaluation
+from vqct_keras.data import batches as batches_lib
+from vqct_keras.utils import files
 
 FORMAT_VERSION = 1
 MANIFEST_FILE = "manifest.json"
 SHARD_TEMPLATE = "shard-{:05d}.npz"
-_PARTIAL_SUFFIX = ".partial"
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
@@ -110,12 +110,12 @@ def tokenize_dataset(
     os.makedirs(output_dir, exist_ok=True)
     if overwrite:
         _remove_outputs(output_dir)
-    _remove_partial_files(output_dir)
+    _remove_temporary_files(output_dir)
     options = {
         "format_version": FORMAT_VERSION,
         "shard_size": shard_size,
         "tokenizer": tokenizer_description(tokenizer),
-        "source": _json_round_trip(source or {}),
+        "source": files.json_ready(source or {}),
     }
     manifest = _start_manifest(output_dir, options)
     if manifest.get("complete"):
@@ -149,7 +149,7 @@ def tokenize_dataset(
             if max_shards is not None and written >= int(max_shards):
                 stopped = True
                 break
-            evaluation.check_image_batch(
+            batches_lib.check_image_batch(
                 images, f"Images {chunk_start}-{end - 1}", tokenizer
             )
             indices = encoder.encode(images, batch_size)
@@ -175,7 +175,7 @@ def tokenize_dataset(
         num_examples=sum(record["count"] for record in shards),
         shards=shards,
     )
-    _write_json(manifest, os.path.join(output_dir, MANIFEST_FILE))
+    files.write_json(os.path.join(output_dir, MANIFEST_FILE), manifest)
     manifest.update(
         shards_written=written, shards_skipped=len(shards) - written
     )
@@ -370,7 +370,7 @@ def _source_batches(dataset, start, batch_size):
         yield from dataset.as_numpy_iterator()
         return
     skipped = 0
-    for batch in evaluation.iterate_image_batches(dataset):
+    for batch in batches_lib.iterate_image_batches(dataset):
         if skipped + len(batch) <= start:
             skipped += len(batch)
             continue
@@ -435,7 +435,7 @@ def _start_manifest(output_dir, options):
             "or use overwrite=True."
         )
     manifest = dict(options, complete=False, num_shards=0, shards=[])
-    _write_json(manifest, path)
+    files.write_json(path, manifest)
     return manifest
 
 
@@ -484,34 +484,22 @@ def _write_shard(output_dir, pending):
     }
     if pending.filenames:
         arrays["filenames"] = np.asarray(pending.filenames, dtype=np.str_)
-    temporary = path + _PARTIAL_SUFFIX
     # Fixed timestamps: the same arrays always give the same bytes.
-    with zipfile.ZipFile(
-        temporary, "w", compression=zipfile.ZIP_DEFLATED
-    ) as archive:
-        for name, array in arrays.items():
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_DATE)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            with archive.open(info, "w", force_zip64=True) as file:
-                np.lib.format.write_array(file, array, allow_pickle=False)
-    os.replace(temporary, path)
+    with files.atomic_open(path, "wb") as target:
+        with zipfile.ZipFile(
+            target, "w", compression=zipfile.ZIP_DEFLATED
+        ) as archive:
+            for name, array in arrays.items():
+                info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_DATE)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                with archive.open(info, "w", force_zip64=True) as file:
+                    np.lib.format.write_array(file, array, allow_pickle=False)
     return path
 
 
-def _write_json(value, path):
-    temporary = path + _PARTIAL_SUFFIX
-    with open(temporary, "w") as file:
-        json.dump(value, file, indent=2, sort_keys=True)
-        file.write("\n")
-    os.replace(temporary, path)
-
-
-def _json_round_trip(value):
-    return json.loads(json.dumps(value, sort_keys=True))
-
-
-def _remove_partial_files(output_dir):
-    for path in glob.glob(os.path.join(output_dir, "*" + _PARTIAL_SUFFIX)):
+def _remove_temporary_files(output_dir):
+    pattern = os.path.join(output_dir, "*" + files.TEMPORARY_SUFFIX)
+    for path in glob.glob(pattern):
         os.remove(path)
 
 

@@ -16,6 +16,8 @@ import os
 
 import numpy as np
 
+from vqct_keras.utils import files
+
 __all__ = [
     "VOCABULARY_FILENAME",
     "CodeVocabulary",
@@ -87,7 +89,7 @@ class CodeVocabulary:
             "num_nouns": prior.num_nouns,
             "prior_dim": prior.prior_dim,
             "num_edges": int(len(prior.edges)),
-            "metadata": json.loads(json.dumps(prior.metadata, default=str)),
+            "metadata": files.json_ready(prior.metadata),
         }
         return cls(prior.adjectives, prior.nouns, provenance)
 
@@ -176,10 +178,7 @@ class CodeVocabulary:
     def save(self, directory):
         """Write `vocabulary.json` into `directory`; returns its path."""
         path = os.path.join(os.fspath(directory), VOCABULARY_FILENAME)
-        with open(path, "w", encoding="utf-8") as file:
-            file.write(self.to_json())
-            file.write("\n")
-        return path
+        return files.write_text(path, self.to_json() + "\n")
 
     @classmethod
     def load(cls, directory_or_file):

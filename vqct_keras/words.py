@@ -20,12 +20,12 @@ baseline has no words: these functions raise `WordsUnavailableError`.
 
 import colorsys
 import dataclasses
-import json
 import os
 
 import numpy as np
 from keras import ops
 
+from vqct_keras.utils import files
 from vqct_keras.vocabulary import WordsUnavailableError
 
 WORD_MAP_FILE = "word_map.png"
@@ -514,20 +514,17 @@ def write_word_outputs(
         first.append(batch[: num_images - sum(len(b) for b in first)])
         if sum(len(b) for b in first) >= num_images:
             break
-    files = {
+    paths = {
         "word_map": os.path.join(output_dir, WORD_MAP_FILE),
         "top_words": os.path.join(output_dir, TOP_WORDS_FILE),
         "top_words_text": os.path.join(output_dir, TOP_WORDS_TEXT_FILE),
     }
     figure = word_map(tokenizer, np.concatenate(first)[:num_images])
-    figure.savefig(files["word_map"], format="png")
+    figure.savefig(paths["word_map"], format="png")
     counts = top_words(tokenizer, dataset, k=k, max_batches=max_batches)
-    with open(files["top_words"], "w") as file:
-        json.dump(counts.to_dict(), file, indent=2)
-        file.write("\n")
-    with open(files["top_words_text"], "w") as file:
-        file.write(counts.to_text() + "\n")
-    return files
+    files.write_json(paths["top_words"], counts.to_dict(), sort_keys=False)
+    files.write_text(paths["top_words_text"], counts.to_text() + "\n")
+    return paths
 
 
 # === Helpers ===
@@ -569,6 +566,6 @@ def _image_batches(images, batch_size, max_batches):
                     return
                 yield batch
             return
-    from vqct_keras.evaluation import iterate_image_batches
+    from vqct_keras.data.batches import iterate_image_batches
 
     yield from iterate_image_batches(images, max_batches)

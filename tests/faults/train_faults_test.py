@@ -40,12 +40,10 @@ time.sleep(600)
 
 def _finished_run(output_dir):
     """A run folder as a finished two-step run leaves it."""
-    from training.callbacks import atomic_save_npz
+    from vqct_keras.utils.files import save_npz
 
     output_dir.mkdir()
-    atomic_save_npz(
-        str(output_dir / "checkpoint.npz"), {"__step__": np.asarray(2)}
-    )
+    save_npz(str(output_dir / "checkpoint.npz"), {"__step__": np.asarray(2)})
     with open(output_dir / "history.jsonl", "w") as file:
         file.write('{"epoch": 1, "step": 1}\n{"epoch": 2, "step": 2}\n')
     (output_dir / "tokenizer.keras").write_bytes(b"model")

@@ -6,8 +6,8 @@ import pytest
 from absl import app
 
 from tests.export_test import tiny_tokenizer
-from training import export_model
-from vqct_keras import evaluation
+from training import cli_utils
+from vqct_keras.models.loading import load_tokenizer
 
 
 @pytest.fixture(scope="module")
@@ -39,10 +39,10 @@ def _corrupt_member(saved, tmp_path):
 def test_damaged_keras_file_names_the_problem(saved, tmp_path, damage):
     path = damage(saved, tmp_path)
     with pytest.raises(ValueError, match="truncated or corrupt"):
-        evaluation.load_tokenizer(str(path))
+        load_tokenizer(str(path))
 
 
 def test_truncated_keras_file_in_the_export_cli(saved, tmp_path):
     path = _truncated(saved, tmp_path)
     with pytest.raises(app.UsageError, match="truncated or corrupt"):
-        export_model.load_tokenizer(str(path))
+        cli_utils.load_model_flag(str(path))

@@ -15,7 +15,7 @@ from vqct_keras.metrics.image_quality import mean_squared_error
 from vqct_keras.metrics.image_quality import psnr
 from vqct_keras.metrics.image_quality import rgb_to_grayscale
 from vqct_keras.metrics.image_quality import ssim
-from vqct_keras.metrics.image_quality import to_uint8
+from vqct_keras.utils.images import to_uint8
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ import zipfile
 import pytest
 from absl import app
 
+from training import cli_utils
 from training import export_model
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
@@ -57,14 +58,14 @@ def test_bad_model_paths_fail_clearly(tmp_path):
     cases.append((str(broken), "not a readable .keras archive"))
     for path, message in cases:
         with pytest.raises(app.UsageError, match=message):
-            export_model.load_tokenizer(path)
+            cli_utils.load_model_flag(path)
 
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     with zipfile.ZipFile(run_dir / "tokenizer.keras", "w"):
         pass
     with pytest.raises(app.UsageError, match="Did you mean --model="):
-        export_model.load_tokenizer(str(run_dir))
+        cli_utils.load_model_flag(str(run_dir))
 
 
 def test_cli_reports_a_missing_model(tmp_path):

@@ -8,9 +8,10 @@ from absl import app
 from tests.training.evaluate_test import run_cli
 from tests.training.evaluate_test import write_image_folder
 from training import tokenize_dataset
-from vqct_keras import evaluation
 from vqct_keras import pretokenize
 from vqct_keras.data import dataset_filenames
+from vqct_keras.data.evaluation_dataset import load_evaluation_dataset
+from vqct_keras.models.loading import load_tokenizer
 
 
 @pytest.fixture(scope="module")
@@ -69,9 +70,9 @@ def test_cli_resumes_and_decodes(setup, tmp_path, capsys):
         folder, split="test", data_dir=os.path.join(folder, "tfds")
     )
 
-    tokenizer = evaluation.load_tokenizer(model)
+    tokenizer = load_tokenizer(model)
     tokenizer.run_eagerly = True  # bit-exact: op by op, as `tokenizer(...)`
-    images, _ = evaluation.load_evaluation_dataset(
+    images, _ = load_evaluation_dataset(
         folder,
         split="test",
         image_size=16,

@@ -17,6 +17,7 @@ import tqdm
 from absl import logging
 
 from vqct_keras.data import errors
+from vqct_keras.utils import files
 
 
 def _decode(encoded):
@@ -50,9 +51,8 @@ def check_split_images(
     else:
         records = _find_unreadable(builder, split, image_key, filename_key)
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path + ".tmp", "w") as file:
+        with files.atomic_open(path) as file:
             json.dump({"split": source, "unreadable": records}, file, indent=1)
-        os.replace(path + ".tmp", path)
     return [
         (
             record["tfds_id"],

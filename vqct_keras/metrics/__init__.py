@@ -13,10 +13,10 @@ from vqct_keras.metrics.image_quality import mean_squared_error
 from vqct_keras.metrics.image_quality import psnr
 from vqct_keras.metrics.image_quality import rgb_to_grayscale
 from vqct_keras.metrics.image_quality import ssim
-from vqct_keras.metrics.image_quality import to_uint8
 from vqct_keras.metrics.inception import FIDInceptionV3
 from vqct_keras.metrics.lpips import LPIPS
 from vqct_keras.metrics.weights import MissingWeightsError
+from vqct_keras.utils.images import to_uint8
 
 __all__ = [
     "CodebookUsage",

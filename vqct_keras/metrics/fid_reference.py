@@ -15,26 +15,30 @@ import os
 
 import numpy as np
 
+from vqct_keras.utils import files
+
 CACHE_VERSION = 1
 
 
 class FIDReferenceCache:
     """Reference FID moments in an `.npz` file, checked by pixel digest.
 
-    Args:
-        path: str. The `.npz` file (created on first use).
+        Args:
+            path: str. The `.npz` file (created on first use).
 
-    Example:
+        Example:
 
-    >>> import os, tempfile
-    >>> import numpy as np
-    >>> cache = FIDReferenceCache(os.path.join(tempfile.mkdtemp(), "r.npz"))
-    >>> cache.load() is None
-    True
-    >>> state = {"count": 2, "mean": np.zeros(3), "scatter": np.eye(3)}
-    >>> cache.save(state, digest="ab", description={"fid_protocol": "x"})
-    >>> cache.load()["count"]
-    2
+        >>> import os, tempfile
+        >>> import numpy as np
+
+    from vqct_keras.utils import files
+        >>> cache = FIDReferenceCache(os.path.join(tempfile.mkdtemp(), "r.npz"))
+        >>> cache.load() is None
+        True
+        >>> state = {"count": 2, "mean": np.zeros(3), "scatter": np.eye(3)}
+        >>> cache.save(state, digest="ab", description={"fid_protocol": "x"})
+        >>> cache.load()["count"]
+        2
     """
 
     def __init__(self, path):
@@ -72,17 +76,19 @@ class FIDReferenceCache:
         """Write `state` (`count`, `mean`, `scatter`) atomically."""
         directory = os.path.dirname(os.path.abspath(self.path))
         os.makedirs(directory, exist_ok=True)
-        temporary = f"{self.path}.tmp-{os.getpid()}.npz"
-        np.savez(
-            temporary,
-            version=np.asarray(CACHE_VERSION),
-            count=np.asarray(state["count"]),
-            mean=np.asarray(state["mean"], "float64"),
-            scatter=np.asarray(state["scatter"], "float64"),
-            digest=np.asarray(digest),
-            description=np.asarray(json.dumps(description, sort_keys=True)),
+        files.save_npz(
+            self.path,
+            {
+                "version": np.asarray(CACHE_VERSION),
+                "count": np.asarray(state["count"]),
+                "mean": np.asarray(state["mean"], "float64"),
+                "scatter": np.asarray(state["scatter"], "float64"),
+                "digest": np.asarray(digest),
+                "description": np.asarray(
+                    json.dumps(description, sort_keys=True)
+                ),
+            },
         )
-        os.replace(temporary, self.path)
 
     def check(self, state, digest, count, description):
         """Raise if the stored statistics came from other pixels or another

@@ -1,7 +1,9 @@
 """Reconstruction metrics of the VQCT evaluation protocol (numpy, per image).
 
 The released VQCT test script (see docs/metrics.md) clamps targets and
-reconstructions to [-1, 1], maps them to uint8 (`to_uint8`), saves both as
+reconstructions to [-1, 1], maps them to uint8
+(`vqct_keras.utils.images.to_uint8`, the library's one rounding rule), saves
+both as
 JPEG quality 75 (`jpeg_round_trip`), then computes per image:
 PSNR on the RGB uint8 pixels (`psnr`), SSIM on the PIL grayscale images
 (`ssim(..., grayscale=True)`) with scikit-image's defaults, and L1 / MSE on
@@ -33,22 +35,6 @@ def _check_pair(images, reference):
     if images.ndim not in (3, 4):
         raise ValueError(f"expected (B, H, W, C) or (H, W, C): {images.shape}")
     return images, reference
-
-
-def to_uint8(images):
-    """[-1, 1] floats -> uint8 pixels, as the VQCT test script does.
-
-    `uint8((clip(x, -1, 1) + 1) * 0.5 * 255 + 0.5)`: truncation after
-    adding 0.5, i.e. rounding; in float32, the script's (torch) precision.
-
-    Example:
-
-    >>> to_uint8(np.array([-1.0, 0.0, 1.0, 2.0])).tolist()
-    [0, 128, 255, 255]
-    """
-    images = _numpy(images).astype("float32")
-    unit = (np.clip(images, -1.0, 1.0) + 1.0) * np.float32(0.5)
-    return (unit * np.float32(255.0) + np.float32(0.5)).astype("uint8")
 
 
 def jpeg_round_trip(images, quality=75):

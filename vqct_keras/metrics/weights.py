@@ -29,6 +29,7 @@ import zipfile
 import numpy as np
 
 from vqct_keras.assets import asset_dir
+from vqct_keras.utils import files
 
 FORMAT_VERSION = 1
 LPIPS_FILENAME = "lpips_vgg16_v0.1.npz"
@@ -120,10 +121,7 @@ def _save_npz(path, arrays, source):
     arrays = dict(arrays)
     arrays["__format_version__"] = np.asarray(FORMAT_VERSION)
     arrays["__source__"] = np.asarray(source)
-    temporary = path + ".partial.npz"
-    np.savez(temporary, **arrays)
-    os.replace(temporary, path)
-    return path
+    return files.save_npz(path, arrays)
 
 
 def _check_digest(data, expected, algorithm, what):

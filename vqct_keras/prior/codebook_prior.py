@@ -14,6 +14,8 @@ import zipfile
 
 import numpy as np
 
+from vqct_keras.utils import files
+
 FORMAT_NAME = "vqct_keras.codebook_prior"
 FORMAT_VERSION = 1
 _ARRAY_KEYS = (
@@ -35,31 +37,33 @@ class PriorFileError(ValueError):
 class CodebookPrior:
     """Word vectors and adjective-noun graph that seed a VQCT codebook.
 
-    Node `i < num_adjectives` is adjective `adjectives[i]`; node
-    `num_adjectives + j` is noun `nouns[j]`. `edges` are undirected pairs of
-    node indices; a pair seen `n` times in the corpus has weight `n`.
+        Node `i < num_adjectives` is adjective `adjectives[i]`; node
+        `num_adjectives + j` is noun `nouns[j]`. `edges` are undirected pairs of
+        node indices; a pair seen `n` times in the corpus has weight `n`.
 
-    Args:
-        adjectives: list of str. Adjective words, in node order.
-        nouns: list of str. Noun words, in node order.
-        vectors: float32 array `(num_adjectives + num_nouns, prior_dim)`.
-        edges: int32 array `(num_edges, 2)` of node indices.
-        edge_weights: float32 array `(num_edges,)`, positive.
-        metadata: dict of JSON-serialisable provenance (backbone, tagger,
-            thresholds, date, ...).
+        Args:
+            adjectives: list of str. Adjective words, in node order.
+            nouns: list of str. Noun words, in node order.
+            vectors: float32 array `(num_adjectives + num_nouns, prior_dim)`.
+            edges: int32 array `(num_edges, 2)` of node indices.
+            edge_weights: float32 array `(num_edges,)`, positive.
+            metadata: dict of JSON-serialisable provenance (backbone, tagger,
+                thresholds, date, ...).
 
-    Example:
+        Example:
 
-    >>> import numpy as np
-    >>> prior = CodebookPrior(
-    ...     adjectives=["red", "small"],
-    ...     nouns=["dog", "car", "tree"],
-    ...     vectors=np.eye(5, 4, dtype="float32"),
-    ...     edges=np.array([[0, 2], [1, 3]], dtype="int32"),
-    ...     edge_weights=np.array([3.0, 1.0], dtype="float32"),
-    ... )
-    >>> prior.num_codes, prior.prior_dim
-    (5, 4)
+        >>> import numpy as np
+
+    from vqct_keras.utils import files
+        >>> prior = CodebookPrior(
+        ...     adjectives=["red", "small"],
+        ...     nouns=["dog", "car", "tree"],
+        ...     vectors=np.eye(5, 4, dtype="float32"),
+        ...     edges=np.array([[0, 2], [1, 3]], dtype="int32"),
+        ...     edge_weights=np.array([3.0, 1.0], dtype="float32"),
+        ... )
+        >>> prior.num_codes, prior.prior_dim
+        (5, 4)
     """
 
     adjectives: list
@@ -167,16 +171,15 @@ class CodebookPrior:
             "edge_weights": self.edge_weights,
             "metadata": np.array(json.dumps(self.metadata, sort_keys=True)),
         }
-        tmp_path = path + ".tmp"
-        with zipfile.ZipFile(tmp_path, "w", zipfile.ZIP_STORED) as archive:
-            for key, value in arrays.items():
-                info = zipfile.ZipInfo(key + ".npy", date_time=_ZIP_DATE)
-                info.external_attr = 0o644 << 16
-                with archive.open(info, "w", force_zip64=True) as member:
-                    np.lib.format.write_array(
-                        member, np.asanyarray(value), allow_pickle=False
-                    )
-        os.replace(tmp_path, path)
+        with files.atomic_open(path, "wb") as target:
+            with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as archive:
+                for key, value in arrays.items():
+                    info = zipfile.ZipInfo(key + ".npy", date_time=_ZIP_DATE)
+                    info.external_attr = 0o644 << 16
+                    with archive.open(info, "w", force_zip64=True) as member:
+                        np.lib.format.write_array(
+                            member, np.asanyarray(value), allow_pickle=False
+                        )
         return path
 
     @classmethod

@@ -12,6 +12,7 @@ from vqct_keras import assets
 from vqct_keras.prior import builder
 from vqct_keras.prior import codebook_prior
 from vqct_keras.prior import nltk_resources
+from vqct_keras.utils import files
 
 DEFAULT_PRIOR_NAME = f"minilm_l6_v2_token_knn_r{builder.RECIPE_VERSION}"
 SETUP_COMMAND = "bash scripts/setup.sh"
@@ -40,17 +41,13 @@ def build_default_prior(path=None, date=None, progress=False):
     Returns:
         `(prior, summary)`.
     """
-    import json
-
     path = os.fspath(path or default_prior_path())
     config = default_prior_config(date=date, progress=progress)
     prior, summary = builder.build_prior(config)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     prior.save(path)
     summary_path = os.path.splitext(path)[0] + ".json"
-    with open(summary_path, "w") as file:
-        json.dump(summary, file, indent=2, sort_keys=True)
-        file.write("\n")
+    files.write_json(summary_path, summary)
     return prior, summary
 
 

@@ -35,6 +35,8 @@ import urllib.parse
 
 import nltk
 
+from vqct_keras.utils import files
+
 TAGGER_RESOURCE = "taggers/averaged_perceptron_tagger_eng/"
 UNIVERSAL_TAGSET_RESOURCE = "taggers/universal_tagset/en-ptb.map"
 WORDNET_RESOURCE = "corpora/wordnet/"
@@ -263,9 +265,8 @@ def build_tagger_resource(data_dir, pickle_path=None):
         ("classes", classes),
     ):
         path = os.path.join(folder, f"{name}.{suffix}.json")
-        with open(path + ".tmp", "w") as file:
+        with files.atomic_open(path) as file:
             json.dump(value, file, sort_keys=True)
-        os.replace(path + ".tmp", path)
     _write_source(
         folder,
         {
