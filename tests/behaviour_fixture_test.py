@@ -30,6 +30,7 @@ def record():
     import keras
     from keras import ops
 
+    from tests import builders
     from tests.trainers import tiny_trainer
     from vqct_keras.models.vqct_presets import build_tokenizer
 
@@ -40,7 +41,7 @@ def record():
     results = {}
     for name, kwargs in QUANTIZERS.items():
         keras.utils.set_random_seed(0)
-        prior = tiny_trainer.tiny_prior() if name == "part_of_speech" else None
+        prior = builders.tiny_prior() if name == "part_of_speech" else None
         tokenizer = build_tokenizer(
             "vqct_tiny_32",
             prior=prior,

@@ -10,15 +10,13 @@ import numpy as np
 import pytest
 from keras import ops
 
+from tests.builders import random_images
+from tests.builders import tiny_tokenizer
 from vqct_keras import export
 from vqct_keras.export import ExportBackendError
 from vqct_keras.export import export_for_serving
 from vqct_keras.export import export_info
 from vqct_keras.export import normalize_image_size
-from vqct_keras.layers.part_of_speech_quantizer import PartOfSpeechQuantizer
-from vqct_keras.layers.vector_quantizer import VectorQuantizer
-from vqct_keras.models.vqct_tokenizer import VQCTTokenizer
-from vqct_keras.prior.codebook_prior import CodebookPrior
 
 SIGNATURES = (
     "decode_from_indices",
@@ -27,16 +25,6 @@ SIGNATURES = (
     "reconstruct",
     "serving_default",
 )
-# Downsampling factor 2: 16 px images -> 8x8 codes.
-ARCHITECTURE = dict(
-    resolution=16,
-    ch=32,
-    ch_mult=(1, 2),
-    num_res_blocks=1,
-    attn_resolutions=(8,),
-    z_channels=16,
-)
-
 # Runs in a fresh interpreter: only TensorFlow and the SavedModel, no Keras
 # model code. Calls are described in plan.json, arrays come from an .npz.
 LOADER = r"""
@@ -70,34 +58,6 @@ np.savez(f"{work_dir}/outputs.npz", **outputs)
 with open(f"{work_dir}/report.json", "w") as file:
     json.dump(report, file)
 """
-
-
-def tiny_prior():
-    rng = np.random.default_rng(0)
-    return CodebookPrior(
-        adjectives=[f"adj{i}" for i in range(6)],
-        nouns=[f"noun{i}" for i in range(10)],
-        vectors=rng.normal(size=(16, 12)),
-        edges=rng.integers(0, 16, size=(24, 2)),
-    )
-
-
-def tiny_tokenizer(quantizer="part_of_speech", build=True):
-    if quantizer == "part_of_speech":
-        layer = PartOfSpeechQuantizer.from_prior(
-            tiny_prior(), embed_dim=8, seed=0, name="quantizer"
-        )
-    else:
-        layer = VectorQuantizer(16, 8, seed=0, name="quantizer")
-    tokenizer = VQCTTokenizer(layer, **ARCHITECTURE)
-    if build:
-        tokenizer.build()
-    return tokenizer
-
-
-def random_images(batch, size, seed=0):
-    rng = np.random.default_rng(seed)
-    return rng.uniform(-1, 1, (batch, size, size, 3)).astype("float32")
 
 
 def numpy(x):

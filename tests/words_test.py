@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.builders import words_tokenizer
 from vqct_keras import words
 from vqct_keras.layers import PartOfSpeechQuantizer
 from vqct_keras.layers import VectorQuantizer
-from vqct_keras.models import VQCTTokenizer
 from vqct_keras.prior import CodebookPrior
 from vqct_keras.vocabulary import WordsUnavailableError
 
@@ -28,18 +28,7 @@ def tokenizer_for(transfer="gcn", vectors=None, quantizer=None):
             transfer=transfer,
             seed=0,
         )
-    tokenizer = VQCTTokenizer(
-        quantizer,
-        resolution=8,
-        ch=16,
-        ch_mult=(1, 2),
-        num_res_blocks=1,
-        attn_resolutions=(),
-        z_channels=8,
-        num_groups=8,
-    )
-    tokenizer.build()
-    return tokenizer
+    return words_tokenizer(quantizer)
 
 
 def images(count=5):

@@ -95,8 +95,7 @@ print(
 """
 ## Train with `fit`
 
-`VQGANTrainer` owns two optimizers (autoencoder and discriminator) as the official code; the
-GAN terms start halfway.
+`VQGANTrainer` owns two optimizers (autoencoder and discriminator) as the official code.
 """
 
 discriminator = PatchDiscriminator(ndf=16, n_layers=2)
@@ -104,9 +103,10 @@ discriminator.build((None, 32, 32, 3))
 trainer = VQGANTrainer(
     tokenizer,
     discriminator,
-    disc_start=STEPS // 2,
-    recompute_reconstruction=False,
+    disc_start=STEPS // 2,  # the GAN terms start halfway
+    recompute_reconstruction=False,  # one forward pass cheaper
 )
+# taming's Adam (betas 0.5, 0.9) for the autoencoder and the discriminator.
 trainer.compile(
     g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5, beta_2=0.9),
     d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5, beta_2=0.9),

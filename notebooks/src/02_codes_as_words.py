@@ -114,11 +114,13 @@ print(
     "decode matches:",
     np.allclose(decoded, reconstruction, atol=1e-4),
 )
-figure, axes = plt.subplots(2, 4, figsize=(6, 3))
-for column in range(4):
-    for row, batch in enumerate((images, decoded)):
-        axes[row, column].imshow(np.clip((batch[column] + 1) / 2, 0, 1))
-        axes[row, column].axis("off")
+# One montage: the originals on top, the images decoded from indices below.
+montage = np.concatenate(
+    [np.concatenate(list(batch[:4]), axis=1) for batch in (images, decoded)]
+)
+plt.figure(figsize=(6, 3))
+plt.imshow(np.clip((montage + 1) / 2, 0, 1))
+plt.axis("off")
 plt.show()
 
 """

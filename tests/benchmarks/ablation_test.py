@@ -21,7 +21,7 @@ from absl import flags
 
 from benchmarks import ablation
 from benchmarks import report
-from tests.trainers.tiny_trainer import tiny_prior
+from tests.builders import tiny_prior
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 

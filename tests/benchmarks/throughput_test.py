@@ -7,6 +7,7 @@ import keras
 import pytest
 
 from benchmarks import throughput
+from tests.builders import run_python
 
 
 @pytest.fixture(scope="module")
@@ -75,21 +76,10 @@ def test_paper_configuration_is_the_paper_preset():
 
 
 def test_benchmark_parent_does_not_import_keras():
-    import subprocess
-    import sys
-
-    root = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
     probe = (
         "import sys; sys.argv = ['throughput.py']; "
         "from benchmarks import throughput; "
         "print(throughput.CONFIGS['paper']['ch'], 'keras' in sys.modules)"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", probe],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=root,
-        env=dict(os.environ, PYTHONPATH=root),
-    )
+    result = run_python(probe)
     assert result.stdout.split() == ["128", "False"], result.stderr[-2000:]

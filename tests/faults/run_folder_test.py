@@ -16,21 +16,13 @@ import numpy as np
 import pytest
 from absl import flags
 
+from tests.builders import lock_held_elsewhere
 from training import callbacks
 from training import cli_utils
 from vqct_keras.utils import files
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 
-HOLD_LOCK = r"""
-import sys, time
-sys.path.insert(0, sys.argv[2])
-from training.run_folder import RunFolder
-folder = RunFolder(sys.argv[1])
-folder.lock()
-print("locked", flush=True)
-time.sleep(600)
-"""
 
 WRITE_CHECKPOINTS = r"""
 import sys
@@ -70,19 +62,9 @@ def test_second_process_is_refused_and_a_dead_ones_lock_taken_over(tmp_path):
     from training.run_folder import RunFolder
     from training.run_folder import RunFolderError
 
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_LOCK, str(tmp_path), ROOT],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "locked"
+    with lock_held_elsewhere(tmp_path) as holder:
         with pytest.raises(RunFolderError, match=rf"pid {holder.pid}"):
             RunFolder(tmp_path).lock()
-    finally:
-        holder.send_signal(signal.SIGKILL)
-        holder.wait()
-        holder.stdout.close()
     folder = RunFolder(tmp_path)
     folder.lock()  # The dead process's lock file is still there.
     assert f"pid {os.getpid()}" in (tmp_path / ".lock").read_text()

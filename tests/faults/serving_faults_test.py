@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from tests.export_test import tiny_tokenizer
+from tests.builders import tiny_tokenizer
 from vqct_keras.export import export_for_serving
 
 # Runs in a fresh interpreter: TensorFlow and the SavedModel only.

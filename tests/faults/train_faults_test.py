@@ -7,15 +7,13 @@ TensorFlow starts), and a folder of images without split subfolders.
 
 import json
 import os
-import signal
 import subprocess
-import sys
 import time
 
 import numpy as np
 import pytest
 
-from tests.training.train_cli_test import ROOT
+from tests.builders import lock_held_elsewhere
 from tests.training.train_cli_test import history
 from tests.training.train_cli_test import train_command
 
@@ -25,17 +23,6 @@ def run(command, timeout=600):
     return subprocess.run(
         command, capture_output=True, text=True, timeout=timeout, env=env
     )
-
-
-HOLD_LOCK = r"""
-import sys, time
-sys.path.insert(0, sys.argv[2])
-from training.run_folder import RunFolder
-folder = RunFolder(sys.argv[1])
-folder.lock()
-print("locked", flush=True)
-time.sleep(600)
-"""
 
 
 def _finished_run(output_dir):
@@ -63,23 +50,13 @@ def test_noresume_over_a_finished_run_is_refused(tmp_path):
 
 def test_second_train_process_on_a_folder_in_use_is_refused(tmp_path):
     output_dir = tmp_path / "run"
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_LOCK, str(output_dir), ROOT],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "locked"
+    with lock_held_elsewhere(output_dir) as holder:
         second = run(train_command(output_dir), timeout=300)
         assert second.returncode == 2
         assert f"in use by another training process (pid {holder.pid}" in (
             second.stderr
         )
         assert holder.poll() is None
-    finally:
-        holder.send_signal(signal.SIGKILL)
-        holder.wait()
-        holder.stdout.close()
 
 
 @pytest.mark.large

@@ -5,7 +5,7 @@ import zipfile
 import pytest
 from absl import app
 
-from tests.export_test import tiny_tokenizer
+from tests.builders import tiny_tokenizer
 from training import cli_utils
 from vqct_keras.models.loading import load_tokenizer
 

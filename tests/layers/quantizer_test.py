@@ -1,14 +1,13 @@
 """The quantizer contract and registry, checked on every registered class."""
 
 import os
-import subprocess
-import sys
 
 import keras
 import numpy as np
 import pytest
 from keras import ops
 
+from tests.builders import run_help
 from training import keras_free
 from vqct_keras.layers import quantizer_registry
 from vqct_keras.layers.quantizer import OUTPUT_KEYS
@@ -92,28 +91,7 @@ def test_quantizers_without_a_prior_ignore_it_and_those_with_one_need_it():
             assert cls.from_build_args(4, prior=tiny_prior()).built is False
 
 
-# Runs `train.py --help` and reports whether TensorFlow (or Keras) was
-# imported by the time the help was printed.
-HELP_PROBE = r"""
-import atexit, sys
-atexit.register(
-    lambda: print("imported:", "tensorflow" in sys.modules
-                  or "keras" in sys.modules, file=sys.stderr)
-)
-sys.argv = ["train.py", "--helpfull"]
-import runpy
-runpy.run_path({path!r}, run_name="__main__")
-"""
-
-
 def test_train_help_lists_the_quantizers_without_importing_keras():
-    script = os.path.join(ROOT, "training", "train.py")
-    result = subprocess.run(
-        [sys.executable, "-c", HELP_PROBE.format(path=script)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=dict(os.environ, PYTHONPATH=ROOT),
-    )
+    result = run_help("train.py", "--helpfull")
     assert f"<{'|'.join(NAMES)}>" in result.stdout, result.stderr[-3000:]
     assert "imported: False" in result.stderr

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from keras import ops
 
-from tests.models.vqct_tokenizer_test import tiny_tokenizer
+from tests.builders import tiny_tokenizer
 from tests.test_case import run_layer_test
 from tests.test_case import run_model_saving_test
 from tests.test_case import run_serialization_test

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from tests.builders import run_python
 from vqct_keras.models.vqct_presets import build_tokenizer
 from vqct_keras.models.vqct_presets import preset_names
 from vqct_keras.prior.codebook_prior import CodebookPrior
@@ -88,22 +89,10 @@ def test_from_preset_is_build_tokenizer():
 
 
 def test_preset_data_loads_without_keras():
-    import os
-    import subprocess
-    import sys
-
-    root = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
     probe = (
         "import sys; from training import keras_free; "
         "print(keras_free.preset_config('vqct_f16_256')['ch_mult'], "
         "'keras' in sys.modules)"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", probe],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=root,
-        env=dict(os.environ, PYTHONPATH=root),
-    )
+    result = run_python(probe)
     assert result.stdout.split() == ["(1,", "1,", "2,", "2,", "4)", "False"]

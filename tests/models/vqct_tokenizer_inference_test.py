@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from keras import ops
 
-from tests.models.vqct_tokenizer_test import images
-from tests.models.vqct_tokenizer_test import tiny_tokenizer
+from tests.builders import random_images as images
+from tests.builders import tiny_tokenizer
 
 
 def numpy(x):

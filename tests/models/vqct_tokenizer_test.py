@@ -3,54 +3,21 @@ import numpy as np
 import pytest
 from keras import ops
 
+from tests.builders import TINY_ARCHITECTURE
+from tests.builders import random_images
+from tests.builders import tiny_prior
+from tests.builders import tiny_tokenizer
 from tests.test_case import run_model_saving_test
 from tests.test_case import run_serialization_test
 from vqct_keras.layers.part_of_speech_quantizer import PartOfSpeechQuantizer
 from vqct_keras.layers.vector_quantizer import VectorQuantizer
 from vqct_keras.models.vqct_tokenizer import VQCTTokenizer
-from vqct_keras.prior.codebook_prior import CodebookPrior
-
-ARCHITECTURE = dict(
-    resolution=16,
-    ch=32,
-    ch_mult=(1, 2),
-    num_res_blocks=1,
-    attn_resolutions=(8,),
-    z_channels=16,
-)
-
-
-def tiny_prior():
-    rng = np.random.default_rng(0)
-    return CodebookPrior(
-        adjectives=[f"adj{i}" for i in range(6)],
-        nouns=[f"noun{i}" for i in range(10)],
-        vectors=rng.normal(size=(16, 12)),
-        edges=rng.integers(0, 16, size=(24, 2)),
-    )
-
-
-def tiny_tokenizer(quantizer="part_of_speech"):
-    if quantizer == "part_of_speech":
-        layer = PartOfSpeechQuantizer.from_prior(
-            tiny_prior(), embed_dim=8, seed=0, name="quantizer"
-        )
-    else:
-        layer = VectorQuantizer(16, 8, seed=0, name="quantizer")
-    tokenizer = VQCTTokenizer(layer, **ARCHITECTURE)
-    tokenizer.build()
-    return tokenizer
-
-
-def images(batch=2, size=16, seed=0):
-    rng = np.random.default_rng(seed)
-    return rng.uniform(-1, 1, (batch, size, size, 3)).astype("float32")
 
 
 @pytest.mark.parametrize("quantizer", ["part_of_speech", "vector"])
 def test_call_outputs(quantizer):
     tokenizer = tiny_tokenizer(quantizer)
-    out = tokenizer(images(), training=True)
+    out = tokenizer(random_images(), training=True)
     assert tuple(out["reconstruction"].shape) == (2, 16, 16, 3)
     depth = 3 if quantizer == "part_of_speech" else 1
     assert tuple(out["indices"].shape) == (2, 8, 8, depth)
@@ -64,7 +31,7 @@ def test_decode_from_indices_reproduces_reconstruction_exactly(quantizer):
     # Op by op, as the eager call below (compiled, they agree to rounding:
     # see vqct_tokenizer_inference_test.py).
     tokenizer.run_eagerly = True
-    x = images()
+    x = random_images()
     indices = tokenizer.encode_to_indices(x)
     reconstruction = tokenizer(x, training=False)["reconstruction"]
     decoded = tokenizer.decode_from_indices(ops.convert_to_numpy(indices))
@@ -79,7 +46,7 @@ def test_decode_from_indices_reproduces_reconstruction_exactly(quantizer):
 
 def test_index_layout_is_adjectives_then_noun():
     tokenizer = tiny_tokenizer()
-    indices = ops.convert_to_numpy(tokenizer.encode_to_indices(images()))
+    indices = ops.convert_to_numpy(tokenizer.encode_to_indices(random_images()))
     assert indices.dtype == np.int32
     assert indices[..., :2].max() < 6 and indices[..., 2].max() < 10
     # adj_1 is the nearest adjective, adj_2 the second nearest: distinct.
@@ -88,7 +55,7 @@ def test_index_layout_is_adjectives_then_noun():
 
 def test_saving_keeps_outputs_and_codebook():
     tokenizer = tiny_tokenizer()
-    x = images()
+    x = random_images()
     restored = run_model_saving_test(
         tokenizer,
         x,
@@ -109,8 +76,10 @@ def test_mixed_precision_keeps_quantizer_in_float32():
     layer = PartOfSpeechQuantizer.from_prior(
         tiny_prior(), embed_dim=8, dtype="float32"
     )
-    tokenizer = VQCTTokenizer(layer, dtype="mixed_bfloat16", **ARCHITECTURE)
-    out = tokenizer(images())
+    tokenizer = VQCTTokenizer(
+        layer, dtype="mixed_bfloat16", **TINY_ARCHITECTURE
+    )
+    out = tokenizer(random_images())
     assert keras.backend.standardize_dtype(out["quantized"].dtype) == (
         "float32"
     )

@@ -10,9 +10,9 @@ import keras
 import numpy as np
 import pytest
 
+from tests.builders import words_tokenizer
 from vqct_keras.layers import PartOfSpeechQuantizer
 from vqct_keras.layers import VectorQuantizer
-from vqct_keras.models import VQCTTokenizer
 from vqct_keras.prior import CodebookPrior
 from vqct_keras.vocabulary import WordsUnavailableError
 
@@ -32,19 +32,17 @@ def toy_prior():
     )
 
 
-def tiny_tokenizer(quantizer):
-    tokenizer = VQCTTokenizer(
-        quantizer,
-        resolution=8,
-        ch=16,
-        ch_mult=(1, 2),
-        num_res_blocks=1,
-        attn_resolutions=(),
-        z_channels=8,
-        num_groups=8,
+def part_of_speech_tokenizer(prior=None):
+    quantizer = PartOfSpeechQuantizer.from_prior(
+        toy_prior() if prior is None else prior, embed_dim=4
     )
-    tokenizer.build()
-    return tokenizer
+    return words_tokenizer(quantizer)
+
+
+def save(tokenizer, tmp_path):
+    path = str(tmp_path / "tokenizer.keras")
+    tokenizer.save(path)
+    return path
 
 
 def images():
@@ -57,7 +55,7 @@ def test_words_follow_the_index_layout(top_k):
     quantizer = PartOfSpeechQuantizer.from_prior(
         toy_prior(), embed_dim=4, top_k=top_k, seed=0
     )
-    tokenizer = tiny_tokenizer(quantizer)
+    tokenizer = words_tokenizer(quantizer)
     indices = np.asarray(tokenizer.encode_to_indices(images()))
     words = tokenizer.indices_to_words(indices)
     assert words.shape == indices.shape[:-1]
@@ -71,9 +69,7 @@ def test_words_follow_the_index_layout(top_k):
 
 
 def test_indices_to_words_checks_ranges():
-    tokenizer = tiny_tokenizer(
-        PartOfSpeechQuantizer.from_prior(toy_prior(), embed_dim=4)
-    )
+    tokenizer = part_of_speech_tokenizer()
     with pytest.raises(ValueError, match=r"slot 2 \(noun\) .* \[0, 9\)"):
         tokenizer.indices_to_words(np.array([[[[0, 0, 9]]]]))
     with pytest.raises(ValueError, match=r"\(\.\.\., 3\)"):
@@ -82,11 +78,8 @@ def test_indices_to_words_checks_ranges():
 
 def test_words_are_an_asset_not_config(tmp_path):
     prior = toy_prior()
-    tokenizer = tiny_tokenizer(
-        PartOfSpeechQuantizer.from_prior(prior, embed_dim=4)
-    )
-    path = str(tmp_path / "tokenizer.keras")
-    tokenizer.save(path)
+    tokenizer = part_of_speech_tokenizer(prior)
+    path = save(tokenizer, tmp_path)
     with zipfile.ZipFile(path) as archive:
         names = archive.namelist()
         config = archive.read("config.json").decode()
@@ -107,11 +100,8 @@ def test_words_are_an_asset_not_config(tmp_path):
 
 @pytest.mark.large
 def test_same_words_in_a_fresh_process(tmp_path):
-    tokenizer = tiny_tokenizer(
-        PartOfSpeechQuantizer.from_prior(toy_prior(), embed_dim=4)
-    )
-    path = str(tmp_path / "tokenizer.keras")
-    tokenizer.save(path)
+    tokenizer = part_of_speech_tokenizer()
+    path = save(tokenizer, tmp_path)
     np.save(tmp_path / "images.npy", images())
     script = (
         "import json, sys, keras, numpy as np\n"
@@ -135,11 +125,8 @@ def test_same_words_in_a_fresh_process(tmp_path):
 
 def test_older_file_without_words_loads_and_says_so(tmp_path):
     prior = toy_prior()
-    tokenizer = tiny_tokenizer(
-        PartOfSpeechQuantizer.from_prior(prior, embed_dim=4)
-    )
-    path = str(tmp_path / "tokenizer.keras")
-    tokenizer.save(path)
+    tokenizer = part_of_speech_tokenizer(prior)
+    path = save(tokenizer, tmp_path)
     # An older file: the same archive without its assets folder.
     old_path = str(tmp_path / "old.keras")
     with zipfile.ZipFile(path) as source:
@@ -169,7 +156,7 @@ def test_vocabulary_must_fit_the_codebooks():
 
 
 def test_vqgan_baseline_has_no_words():
-    tokenizer = tiny_tokenizer(VectorQuantizer(num_codes=8, embed_dim=4))
+    tokenizer = words_tokenizer(VectorQuantizer(num_codes=8, embed_dim=4))
     assert not tokenizer.words_available and tokenizer.vocabulary is None
     indices = tokenizer.encode_to_indices(images())
     with pytest.raises(WordsUnavailableError, match="VQGAN baseline"):

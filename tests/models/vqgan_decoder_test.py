@@ -1,22 +1,14 @@
 import numpy as np
 
+from tests.builders import attention_parameters as attention
+from tests.builders import conv_parameters as conv
+from tests.builders import resnet_parameters as resnet
 from tests.test_case import run_serialization_test
 from vqct_keras.models.vqgan_decoder import VQGANDecoder
 
 
 def taming_decoder_parameters(ch, ch_mult, num_res_blocks, attn_levels, z):
     """Parameter count of taming's Decoder, from its structure."""
-
-    def conv(i, o, k):
-        return i * o * k * k + o
-
-    def resnet(i, o):
-        shortcut = conv(i, o, 1) if i != o else 0
-        return 2 * i + conv(i, o, 3) + 2 * o + conv(o, o, 3) + shortcut
-
-    def attention(c):
-        return 2 * c + 4 * conv(c, c, 1)
-
     channels = ch * ch_mult[-1]
     total = conv(z, channels, 3) + 2 * resnet(channels, channels)
     total += attention(channels)

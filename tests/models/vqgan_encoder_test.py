@@ -1,31 +1,15 @@
 import numpy as np
 
+from tests.builders import TINY_ARCHITECTURE
+from tests.builders import attention_parameters as attention
+from tests.builders import conv_parameters as conv
+from tests.builders import resnet_parameters as resnet
 from tests.test_case import run_serialization_test
 from vqct_keras.models.vqgan_encoder import VQGANEncoder
-
-TINY = dict(
-    ch=32,
-    ch_mult=(1, 2),
-    num_res_blocks=1,
-    attn_resolutions=(8,),
-    z_channels=16,
-    resolution=16,
-)
 
 
 def taming_encoder_parameters(ch, ch_mult, num_res_blocks, attn_levels, z):
     """Parameter count of taming's Encoder, from its structure."""
-
-    def conv(i, o, k):
-        return i * o * k * k + o
-
-    def resnet(i, o):
-        shortcut = conv(i, o, 1) if i != o else 0
-        return 2 * i + conv(i, o, 3) + 2 * o + conv(o, o, 3) + shortcut
-
-    def attention(c):
-        return 2 * c + 4 * conv(c, c, 1)
-
     total, channels = conv(3, ch, 3), ch
     for level, mult in enumerate(ch_mult):
         for _ in range(num_res_blocks):
@@ -48,7 +32,7 @@ def test_paper_preset_parameter_count_matches_taming_f16():
 
 
 def test_tiny_shapes_and_config():
-    encoder = VQGANEncoder(**TINY)
+    encoder = VQGANEncoder(**TINY_ARCHITECTURE)
     x = np.random.rand(2, 16, 16, 3).astype("float32")
     assert tuple(encoder(x).shape) == (2, 8, 8, 16)
     assert encoder.compute_output_shape((2, 16, 16, 3)) == (2, 8, 8, 16)

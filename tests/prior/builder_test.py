@@ -13,16 +13,6 @@ def nltk_data():
     nltk_resources.ensure_nltk_resources(download=False)
 
 
-@pytest.fixture(scope="module")
-def bert():
-    return tiny_backbones.tiny_bert()
-
-
-@pytest.fixture(scope="module")
-def clip():
-    return tiny_backbones.tiny_clip()
-
-
 def config(**kwargs):
     kwargs.setdefault("date", "2025-01-01")
     kwargs.setdefault("download_nltk", False)

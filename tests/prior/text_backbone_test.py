@@ -9,16 +9,6 @@ from vqct_keras.prior import text_backbone
 from vqct_keras.prior.text_backbone import BackboneLoadError
 
 
-@pytest.fixture(scope="module")
-def bert():
-    return tiny_backbones.tiny_bert()
-
-
-@pytest.fixture(scope="module")
-def clip():
-    return tiny_backbones.tiny_clip()
-
-
 def test_vocabulary_words_bert(bert):
     words = bert.vocabulary_words(min_length=3)
     assert words[:3] == ["red", "blue", "green"]

@@ -71,21 +71,26 @@ def clip_vocabulary_and_merges(words=WORDS):
     return vocabulary, merges
 
 
+def clip_text_encoder(vocabulary_size, hidden_dim, num_layers):
+    """A 2-head CLIP text encoder of `num_layers` layers, 32 tokens long."""
+    return keras_hub.models.CLIPTextEncoder(
+        vocabulary_size=vocabulary_size,
+        embedding_dim=hidden_dim,
+        hidden_dim=hidden_dim,
+        num_layers=num_layers,
+        num_heads=2,
+        intermediate_dim=2 * hidden_dim,
+        max_sequence_length=32,
+    )
+
+
 def tiny_clip(words=WORDS, hidden_dim=8, seed=0):
     """A `TextBackbone` with a 1-layer CLIP text encoder and BPE tokenizer."""
     vocabulary, merges = clip_vocabulary_and_merges(words)
     import keras
 
     keras.utils.set_random_seed(seed)
-    backbone = keras_hub.models.CLIPTextEncoder(
-        vocabulary_size=len(vocabulary),
-        embedding_dim=hidden_dim,
-        hidden_dim=hidden_dim,
-        num_layers=1,
-        num_heads=2,
-        intermediate_dim=2 * hidden_dim,
-        max_sequence_length=32,
-    )
+    backbone = clip_text_encoder(len(vocabulary), hidden_dim, num_layers=1)
     tokenizer = keras_hub.models.CLIPTokenizer(
         vocabulary=vocabulary, merges=merges
     )
@@ -106,15 +111,7 @@ def tiny_clip_backbone(
 
     vocabulary, merges = clip_vocabulary_and_merges(words)
     keras.utils.set_random_seed(seed)
-    text_encoder = keras_hub.models.CLIPTextEncoder(
-        vocabulary_size=len(vocabulary),
-        embedding_dim=hidden_dim,
-        hidden_dim=hidden_dim,
-        num_layers=num_layers,
-        num_heads=2,
-        intermediate_dim=2 * hidden_dim,
-        max_sequence_length=32,
-    )
+    text_encoder = clip_text_encoder(len(vocabulary), hidden_dim, num_layers)
     vision_encoder = keras_hub.models.CLIPVisionEncoder(
         patch_size=4,
         hidden_dim=hidden_dim,

@@ -19,6 +19,8 @@ import os
 
 import numpy as np
 
+from tests.builders import tiny_prior
+
 IMAGE_SIZE = 16
 BATCH = 4
 STEPS = 2
@@ -34,18 +36,6 @@ ARCHITECTURE = dict(
     embed_dim=8,
     num_groups=32,
 )
-
-
-def tiny_prior():
-    from vqct_keras.prior.codebook_prior import CodebookPrior
-
-    rng = np.random.default_rng(0)
-    return CodebookPrior(
-        adjectives=[f"adj{i}" for i in range(6)],
-        nouns=[f"noun{i}" for i in range(10)],
-        vectors=rng.normal(size=(16, 12)).astype("float32"),
-        edges=rng.integers(0, 16, size=(24, 2)),
-    )
 
 
 def build_models(seed=0, dropout=0.0):

@@ -1,10 +1,9 @@
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
+from tests.builders import run_help
 from tests.prior import tiny_backbones
 from tests.training.evaluate_test import run_cli
 from training import build_prior
@@ -92,30 +91,8 @@ def test_user_errors_are_one_line(tmp_path, capsys):
     assert "Unknown text backbone" in capsys.readouterr().err
 
 
-# Runs `build_prior.py --help` and reports whether TensorFlow (or Keras)
-# was imported by the time the help was printed.
-HELP_PROBE = r"""
-import atexit, sys
-atexit.register(
-    lambda: print("imported:", "tensorflow" in sys.modules
-                  or "keras" in sys.modules, file=sys.stderr)
-)
-sys.argv = ["build_prior.py", "--help"]
-import runpy
-runpy.run_path({path!r}, run_name="__main__")
-"""
-
-
 def test_help_lists_the_flags_without_importing_tensorflow():
-    root = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
-    script = os.path.join(root, "training", "build_prior.py")
-    result = subprocess.run(
-        [sys.executable, "-c", HELP_PROBE.format(path=script)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=dict(os.environ, PYTHONPATH=root),
-    )
+    result = run_help("build_prior.py")
     for name in ("--output_dir", "--backbone", "--vector_mode", "--graph"):
         assert name in result.stdout, (name, result.stderr[-3000:])
     assert "imported: False" in result.stderr

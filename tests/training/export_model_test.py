@@ -80,7 +80,7 @@ def test_cli_reports_a_missing_model(tmp_path):
 
 @pytest.mark.large
 def test_cli_exports_a_saved_tokenizer(tmp_path):
-    from tests.export_test import tiny_tokenizer
+    from tests.builders import tiny_tokenizer
 
     model_path = tmp_path / "tokenizer.keras"
     tiny_tokenizer().save(model_path)

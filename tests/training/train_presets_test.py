@@ -64,7 +64,7 @@ def preset_flags(path):
 
 
 def tiny_prior_file(directory):
-    from tests.trainers.tiny_trainer import tiny_prior
+    from tests.builders import tiny_prior
 
     path = os.path.join(directory, "prior.npz")
     tiny_prior().save(path)
