@@ -14,6 +14,8 @@ import zipfile
 
 import numpy as np
 
+from vqct_keras.vocabulary import PartsOfSpeech
+
 FORMAT_NAME = "vqct_keras.codebook_prior"
 FORMAT_VERSION = 1
 _ARRAY_KEYS = (
@@ -32,7 +34,7 @@ class PriorFileError(ValueError):
 
 
 @dataclasses.dataclass
-class CodebookPrior:
+class CodebookPrior(PartsOfSpeech):
     """Word vectors and adjective-noun graph that seed a VQCT codebook.
 
     Node `i < num_adjectives` is adjective `adjectives[i]`; node
@@ -81,14 +83,6 @@ class CodebookPrior:
         self.edge_weights = np.asarray(self.edge_weights, dtype="float32")
         self.metadata = dict(self.metadata or {})
         self.validate()
-
-    @property
-    def num_adjectives(self):
-        return len(self.adjectives)
-
-    @property
-    def num_nouns(self):
-        return len(self.nouns)
 
     @property
     def num_codes(self):
