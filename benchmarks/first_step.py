@@ -31,10 +31,7 @@ the table reports.
 """
 
 import json
-import os
-import subprocess
 import sys
-import tempfile
 import time
 
 from absl import app
@@ -197,30 +194,18 @@ def run_variant(variant, config, repeats):
 
 
 def run_isolated(variant, backend, config_name, quick, repeats):
-    with tempfile.TemporaryDirectory() as folder:
-        result_file = os.path.join(folder, "result.json")
-        command = [
-            sys.executable,
-            os.path.abspath(__file__),
+    return throughput.run_script_isolated(
+        __file__,
+        [
             f"--variant={variant}",
             f"--backend={backend}",
             f"--config={config_name}",
             f"--repeats={repeats}",
-            f"--result_file={result_file}",
             "--quick" if quick else "--noquick",
-        ]
-        env = dict(os.environ, KERAS_BACKEND=backend)
-        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        completed = subprocess.run(
-            command, env=env, capture_output=True, text=True
-        )
-        if completed.returncode:
-            raise RuntimeError(
-                f"Variant {variant!r} on {backend} failed:\n"
-                f"{completed.stderr[-4000:]}"
-            )
-        with open(result_file) as f:
-            return json.load(f)
+        ],
+        backend,
+        f"Variant {variant!r} on {backend}",
+    )
 
 
 ROWS = (

@@ -709,16 +709,32 @@ def run_measurement(name, backend, config_name, quick, repeats, isolate):
     if not isolate:
         config = config_for(config_name, quick)
         return MEASURE_FUNCTIONS[name](config, repeats)
+    return run_script_isolated(
+        __file__,
+        [
+            f"--measure={name}",
+            f"--config={config_name}",
+            f"--repeats={repeats}",
+            "--quick" if quick else "--noquick",
+        ],
+        backend,
+        f"Measurement {name!r} on {backend}",
+    )
+
+
+def run_script_isolated(script, arguments, backend, what):
+    """Runs `script` in a fresh process on `backend`; its result file's JSON.
+
+    The script is given `arguments` and a `--result_file` to write; `what`
+    names the run in the error raised when the process fails.
+    """
     with tempfile.TemporaryDirectory() as folder:
         result_file = os.path.join(folder, "result.json")
         command = [
             sys.executable,
-            os.path.abspath(__file__),
-            f"--measure={name}",
-            f"--config={config_name}",
+            os.path.abspath(script),
+            *arguments,
             f"--result_file={result_file}",
-            f"--repeats={repeats}",
-            "--quick" if quick else "--noquick",
         ]
         env = dict(os.environ, KERAS_BACKEND=backend)
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -726,10 +742,7 @@ def run_measurement(name, backend, config_name, quick, repeats, isolate):
             command, env=env, capture_output=True, text=True
         )
         if completed.returncode:
-            raise RuntimeError(
-                f"Measurement {name!r} on {backend} failed:\n"
-                f"{completed.stderr[-4000:]}"
-            )
+            raise RuntimeError(f"{what} failed:\n{completed.stderr[-4000:]}")
         with open(result_file) as f:
             return json.load(f)
 

@@ -23,6 +23,7 @@ MODULES = [
     "vqct_keras.layers.transferred_codebook",
     "vqct_keras.layers.vector_quantizer",
     "vqct_keras.models.input_contract",
+    "vqct_keras.metrics.fid_reference",
     "vqct_keras.metrics.registry",
     "vqct_keras.models.loading",
     "vqct_keras.models.patch_discriminator",

@@ -108,12 +108,9 @@ def export_for_serving(
 
     >>> import tempfile
     >>> import tensorflow as tf
-    >>> from vqct_keras.layers.vector_quantizer import VectorQuantizer
-    >>> tokenizer = VQCTTokenizer(
-    ...     VectorQuantizer(num_codes=16, embed_dim=8), resolution=16,
-    ...     ch=32, ch_mult=(1, 2), num_res_blocks=1, attn_resolutions=(8,),
-    ...     z_channels=16)
-    >>> tokenizer.build()
+    >>> from vqct_keras.models.vqct_presets import build_tokenizer
+    >>> tokenizer = build_tokenizer("vqct_tiny_f2_32", quantizer="vector",
+    ...                             num_codes=16)
     >>> saved = export_for_serving(tokenizer, tempfile.mkdtemp())
     >>> os.path.basename(saved)
     '1'

@@ -188,13 +188,9 @@ def tokenizer_description(tokenizer):
 
     Example:
 
-    >>> from vqct_keras.layers.vector_quantizer import VectorQuantizer
-    >>> from vqct_keras.models.vqct_tokenizer import VQCTTokenizer
-    >>> tokenizer = VQCTTokenizer(
-    ...     VectorQuantizer(num_codes=32, embed_dim=8), resolution=16,
-    ...     ch=32, ch_mult=(1, 2), num_res_blocks=1, attn_resolutions=(8,),
-    ...     z_channels=16)
-    >>> tokenizer.build()
+    >>> from vqct_keras.models.vqct_presets import build_tokenizer
+    >>> tokenizer = build_tokenizer("vqct_tiny_f2_32", quantizer="vector",
+    ...                             num_codes=32)
     >>> description = tokenizer_description(tokenizer)
     >>> description["codebooks"], description["index_depth"]
     ({'codebook': 32}, 1)

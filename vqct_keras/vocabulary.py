@@ -33,8 +33,21 @@ class WordsUnavailableError(ValueError):
     """A tokenizer or export has no words for its codes."""
 
 
+class PartsOfSpeech:
+    """`num_adjectives` and `num_nouns` of a class with the word lists
+    `adjectives` and `nouns` (the vocabulary and the prior)."""
+
+    @property
+    def num_adjectives(self):
+        return len(self.adjectives)
+
+    @property
+    def num_nouns(self):
+        return len(self.nouns)
+
+
 @dataclasses.dataclass(frozen=True)
-class CodeVocabulary:
+class CodeVocabulary(PartsOfSpeech):
     """Adjective and noun words of a codebook, with the prior's provenance.
 
     Args:
@@ -70,14 +83,6 @@ class CodeVocabulary:
                 "A code vocabulary needs at least one adjective and one noun; "
                 f"got {len(self.adjectives)} and {len(self.nouns)}."
             )
-
-    @property
-    def num_adjectives(self):
-        return len(self.adjectives)
-
-    @property
-    def num_nouns(self):
-        return len(self.nouns)
 
     @classmethod
     def from_prior(cls, prior):

@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from vqct_keras.api_export import vqct_export
+from vqct_keras.layers.resnet_block import group_norm
 from vqct_keras.layers.torch_conv2d import torch_like_conv2d
 
 
@@ -32,12 +33,7 @@ class AttentionBlock2D(keras.layers.Layer):
         super().__init__(**kwargs)
         self.num_groups = num_groups
         self.epsilon = epsilon
-        self.norm = keras.layers.GroupNormalization(
-            groups=num_groups,
-            epsilon=epsilon,
-            dtype=self.dtype_policy,
-            name="norm",
-        )
+        self.norm = group_norm(num_groups, epsilon, self.dtype_policy, "norm")
         self.query = None
         self.key = None
         self.value = None

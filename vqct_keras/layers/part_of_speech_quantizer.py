@@ -2,7 +2,6 @@
 
 import os
 
-import keras
 import numpy as np
 from keras import ops
 
@@ -13,6 +12,7 @@ from vqct_keras.layers.quantizer_ops import quantization_losses
 from vqct_keras.layers.quantizer_ops import squared_distances
 from vqct_keras.layers.quantizer_ops import straight_through
 from vqct_keras.layers.quantizer_ops import usage_fraction
+from vqct_keras.layers.transferred_codebook import CODEBOOK_ARGUMENTS
 from vqct_keras.layers.transferred_codebook import BuiltFromPrior
 from vqct_keras.layers.transferred_codebook import TransferredCodebook
 from vqct_keras.vocabulary import VOCABULARY_FILENAME
@@ -398,39 +398,14 @@ class PartOfSpeechQuantizer(BuiltFromPrior, Quantizer):
         codes = ops.concatenate([adjective, noun], axis=-1)
         return ops.reshape(codes, spatial + (self.latent_channels,))
 
-    def compute_output_spec(self, latents, training=None, codebooks=None):
-        spatial = tuple(latents.shape[:-1])
-        scalar = keras.KerasTensor((), dtype="float32")
-        return {
-            "quantized": keras.KerasTensor(latents.shape, dtype=latents.dtype),
-            "indices": keras.KerasTensor(
-                spatial + (self.index_depth,), dtype="int32"
-            ),
-            "commitment_loss": scalar,
-            "codebook_loss": scalar,
-            "vq_loss": scalar,
-            "adjective_usage": scalar,
-            "noun_usage": scalar,
-        }
-
     def get_config(self):
         config = super().get_config()
-        config.update(
-            {
-                "num_adjectives": self.num_adjectives,
-                "num_nouns": self.num_nouns,
-                "embed_dim": self.embed_dim,
-                "prior_dim": self.prior_dim,
-                "num_adjacency_entries": self.num_adjacency_entries,
-                "transfer": self.transfer,
-                "top_k": self.top_k,
-                "commitment_weight": self.commitment_weight,
-                "codebook_weight": self.codebook_weight,
-                "dropout": self.dropout,
-                "hidden_dim": self.hidden_dim,
-                "seed": self.seed,
-            }
+        names = CODEBOOK_ARGUMENTS + (
+            "top_k",
+            "commitment_weight",
+            "codebook_weight",
         )
+        config.update({name: getattr(self, name) for name in names})
         return config
 
 

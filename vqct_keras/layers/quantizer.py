@@ -42,10 +42,10 @@ class Quantizer(keras.layers.Layer):
       `index_description`;
 
     and implements `codebook_sizes`, `latent_channels`, `index_slots`,
-    `slot_codebooks`, `codebooks()`, `indices_to_codes()`, `call()`,
-    `compute_output_spec()` and `get_config()`. It is registered by one
-    line in `vqct_keras/layers/quantizer_registry.py` (see
-    docs/quantizers.md).
+    `slot_codebooks`, `codebooks()`, `indices_to_codes()`, `call()` and
+    `get_config()` (`compute_output_spec()` follows from the layout). It
+    is registered by one line in `vqct_keras/layers/quantizer_registry.py`
+    (see docs/quantizers.md).
 
     Example:
 
@@ -132,6 +132,35 @@ class Quantizer(keras.layers.Layer):
         `(..., index_depth)`, as the `quantized` output of an inference
         call."""
         raise NotImplementedError(_missing(self, "indices_to_codes"))
+
+    # === Layer helpers ===
+
+    def check_latent_channels(self, input_shape):
+        """Raises when the last axis of `input_shape` is known and is not
+        `latent_channels`."""
+        if input_shape is None or input_shape[-1] is None:
+            return
+        if input_shape[-1] != self.latent_channels:
+            raise ValueError(
+                f"{type(self).__name__} expects latents with embed_dim = "
+                f"{self.latent_channels} channels; got shape "
+                f"{tuple(input_shape)}."
+            )
+
+    def compute_output_spec(self, latents, *args, **kwargs):
+        """`quantized` like `latents`, int32 `indices` with `index_depth`
+        values per position, and a float32 scalar for every other key of
+        `output_keys`."""
+        scalar = keras.KerasTensor((), dtype="float32")
+        outputs = {
+            "quantized": keras.KerasTensor(latents.shape, dtype=latents.dtype),
+            "indices": keras.KerasTensor(
+                tuple(latents.shape[:-1]) + (self.index_depth,), dtype="int32"
+            ),
+        }
+        for name in self.output_keys[2:]:
+            outputs[name] = scalar
+        return outputs
 
     # === Words ===
 

@@ -42,6 +42,29 @@ def quantization_losses(latents, quantized, commitment_weight, codebook_weight):
     return commitment_weight * commitment, codebook_weight * codebook
 
 
+def quantizer_outputs(
+    latents, quantized, indices, commitment_weight, codebook_weight
+):
+    """A quantizer's output dict but for the usage fractions.
+
+    `quantized` (the codes picked for `latents`, any float dtype) passes
+    the straight-through estimator; the loss terms are those of
+    `quantization_losses`, and `vq_loss` is their sum.
+    """
+    commitment, codebook = quantization_losses(
+        latents, quantized, commitment_weight, codebook_weight
+    )
+    return {
+        "quantized": straight_through(
+            latents, ops.cast(quantized, latents.dtype)
+        ),
+        "indices": indices,
+        "commitment_loss": commitment,
+        "codebook_loss": codebook,
+        "vq_loss": commitment + codebook,
+    }
+
+
 def usage_fraction(indices, num_codes):
     """Fraction of the `num_codes` codes that appear in `indices`."""
     flat = ops.reshape(ops.cast(indices, "int32"), (-1,))

@@ -7,6 +7,18 @@ from vqct_keras.api_export import vqct_export
 from vqct_keras.layers.torch_conv2d import torch_like_conv2d
 
 
+def resized_shape(input_shape, resize, channels=None):
+    """`input_shape` `(B, H, W, C)` with `resize` applied to the known
+    height and width, and `C` replaced by `channels` when given."""
+    batch, height, width, input_channels = tuple(input_shape)
+    return (
+        batch,
+        None if height is None else resize(height),
+        None if width is None else resize(width),
+        input_channels if channels is None else channels,
+    )
+
+
 @vqct_export("vqct_keras.layers.Downsample2D")
 class Downsample2D(keras.layers.Layer):
     """Halve height and width: zero-pad right/bottom by 1, 3x3 conv stride 2.
@@ -44,13 +56,7 @@ class Downsample2D(keras.layers.Layer):
         return self.conv(padded)
 
     def compute_output_shape(self, input_shape):
-        height, width = input_shape[1], input_shape[2]
-        return (
-            input_shape[0],
-            None if height is None else height // 2,
-            None if width is None else width // 2,
-            input_shape[-1],
-        )
+        return resized_shape(input_shape, lambda size: size // 2)
 
 
 @vqct_export("vqct_keras.layers.Upsample2D")
@@ -78,10 +84,4 @@ class Upsample2D(keras.layers.Layer):
         return self.conv(x)
 
     def compute_output_shape(self, input_shape):
-        height, width = input_shape[1], input_shape[2]
-        return (
-            input_shape[0],
-            None if height is None else height * 2,
-            None if width is None else width * 2,
-            input_shape[-1],
-        )
+        return resized_shape(input_shape, lambda size: size * 2)

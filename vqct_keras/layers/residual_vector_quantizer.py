@@ -5,9 +5,8 @@ from keras import ops
 
 from vqct_keras.api_export import vqct_export
 from vqct_keras.layers.quantizer import Quantizer
-from vqct_keras.layers.quantizer_ops import quantization_losses
+from vqct_keras.layers.quantizer_ops import quantizer_outputs
 from vqct_keras.layers.quantizer_ops import squared_distances
-from vqct_keras.layers.quantizer_ops import straight_through
 from vqct_keras.layers.quantizer_ops import usage_fraction
 
 
@@ -114,13 +113,7 @@ class ResidualVectorQuantizer(Quantizer):
     def build(self, input_shape=None):
         if self.built:  # e.g. deserialized, then built by the tokenizer
             return
-        if input_shape is not None and input_shape[-1] is not None:
-            if input_shape[-1] != self.embed_dim:
-                raise ValueError(
-                    f"ResidualVectorQuantizer expects latents with "
-                    f"embed_dim = {self.embed_dim} channels; got shape "
-                    f"{tuple(input_shape)}."
-                )
+        self.check_latent_channels(input_shape)
         bound = 1.0 / self.num_codes
         self.embeddings = self.add_weight(
             name="embeddings",
@@ -153,18 +146,13 @@ class ResidualVectorQuantizer(Quantizer):
             indices.append(stage_indices)
         quantized = ops.reshape(quantized, ops.shape(latents))
         indices = ops.stack(indices, axis=-1)
-        commitment, codebook = quantization_losses(
-            latents, quantized, self.commitment_weight, self.codebook_weight
+        outputs = quantizer_outputs(
+            latents,
+            quantized,
+            ops.reshape(indices, spatial + (self.num_stages,)),
+            self.commitment_weight,
+            self.codebook_weight,
         )
-        outputs = {
-            "quantized": straight_through(
-                latents, ops.cast(quantized, latents.dtype)
-            ),
-            "indices": ops.reshape(indices, spatial + (self.num_stages,)),
-            "commitment_loss": commitment,
-            "codebook_loss": codebook,
-            "vq_loss": commitment + codebook,
-        }
         for stage, name in enumerate(self.usage_names):
             outputs[name] = usage_fraction(indices[:, stage], self.num_codes)
         return outputs
@@ -178,18 +166,6 @@ class ResidualVectorQuantizer(Quantizer):
         for stage, table in enumerate(codebooks):
             codes = codes + ops.take(table, indices[..., stage], axis=0)
         return codes
-
-    def compute_output_spec(self, latents, training=None):
-        scalar = keras.KerasTensor((), dtype="float32")
-        outputs = {
-            "quantized": keras.KerasTensor(latents.shape, dtype=latents.dtype),
-            "indices": keras.KerasTensor(
-                tuple(latents.shape[:-1]) + (self.num_stages,), dtype="int32"
-            ),
-        }
-        for name in self.output_keys[2:]:
-            outputs[name] = scalar
-        return outputs
 
     def get_config(self):
         config = super().get_config()

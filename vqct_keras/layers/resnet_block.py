@@ -7,6 +7,14 @@ from vqct_keras.api_export import vqct_export
 from vqct_keras.layers.torch_conv2d import torch_like_conv2d
 
 
+def group_norm(groups, epsilon, dtype, name):
+    """The `GroupNormalization` of the VQGAN blocks (taming's
+    `Normalize`)."""
+    return keras.layers.GroupNormalization(
+        groups=groups, epsilon=epsilon, dtype=dtype, name=name
+    )
+
+
 @vqct_export("vqct_keras.layers.ResNetBlock")
 class ResNetBlock(keras.layers.Layer):
     """Residual block: (GroupNorm, swish, 3x3 conv) twice, plus a shortcut.
@@ -39,18 +47,12 @@ class ResNetBlock(keras.layers.Layer):
         self.dropout = dropout
         self.epsilon = epsilon
 
-        self.norm_1 = keras.layers.GroupNormalization(
-            groups=num_groups,
-            epsilon=epsilon,
-            dtype=self.dtype_policy,
-            name="norm_1",
+        self.norm_1 = group_norm(
+            num_groups, epsilon, self.dtype_policy, "norm_1"
         )
         self.conv_1 = torch_like_conv2d(filters, 3, "conv_1", self.dtype_policy)
-        self.norm_2 = keras.layers.GroupNormalization(
-            groups=num_groups,
-            epsilon=epsilon,
-            dtype=self.dtype_policy,
-            name="norm_2",
+        self.norm_2 = group_norm(
+            num_groups, epsilon, self.dtype_policy, "norm_2"
         )
         self.dropout_layer = keras.layers.Dropout(
             dropout, dtype=self.dtype_policy, name="dropout"

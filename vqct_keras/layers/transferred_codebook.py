@@ -11,6 +11,20 @@ from vqct_keras.normalized_adjacency import normalized_adjacency
 
 TRANSFER_KINDS = ("gcn", "mlp", "frozen", "learned")
 
+# The constructor arguments of `TransferredCodebook`, in its config; a
+# `PartOfSpeechQuantizer` takes them too and passes them on.
+CODEBOOK_ARGUMENTS = (
+    "num_adjectives",
+    "num_nouns",
+    "embed_dim",
+    "prior_dim",
+    "num_adjacency_entries",
+    "transfer",
+    "hidden_dim",
+    "dropout",
+    "seed",
+)
+
 
 class BuiltFromPrior:
     """Adds `from_prior` to a layer sized by a prior and loaded by
@@ -152,26 +166,20 @@ class TransferredCodebook(BuiltFromPrior, keras.layers.Layer):
             )
         if self.transfer == "gcn":
             entries = self.num_adjacency_entries
-            self.adjacency_rows = self.add_weight(
-                name="adjacency_rows",
-                shape=(entries,),
-                dtype="int32",
-                initializer="zeros",
-                trainable=False,
-            )
-            self.adjacency_cols = self.add_weight(
-                name="adjacency_cols",
-                shape=(entries,),
-                dtype="int32",
-                initializer="zeros",
-                trainable=False,
-            )
-            self.adjacency_values = self.add_weight(
-                name="adjacency_values",
-                shape=(entries,),
-                initializer="zeros",
-                trainable=False,
-            )
+            # The normalised adjacency in COO form, filled by `from_prior`.
+            for name, dtype in (
+                ("adjacency_rows", "int32"),
+                ("adjacency_cols", "int32"),
+                ("adjacency_values", None),
+            ):
+                weight = self.add_weight(
+                    name=name,
+                    shape=(entries,),
+                    dtype=dtype,
+                    initializer="zeros",
+                    trainable=False,
+                )
+                setattr(self, name, weight)
         if self.transfer in ("gcn", "mlp"):
             self.kernel_1 = self.add_weight(
                 name="kernel_1",
@@ -308,17 +316,7 @@ class TransferredCodebook(BuiltFromPrior, keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.update(
-            {
-                "num_adjectives": self.num_adjectives,
-                "num_nouns": self.num_nouns,
-                "embed_dim": self.embed_dim,
-                "prior_dim": self.prior_dim,
-                "num_adjacency_entries": self.num_adjacency_entries,
-                "transfer": self.transfer,
-                "hidden_dim": self.hidden_dim,
-                "dropout": self.dropout,
-                "seed": self.seed,
-            }
+            {name: getattr(self, name) for name in CODEBOOK_ARGUMENTS}
         )
         return config
 

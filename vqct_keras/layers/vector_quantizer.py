@@ -5,9 +5,8 @@ from keras import ops
 
 from vqct_keras.api_export import vqct_export
 from vqct_keras.layers.quantizer import Quantizer
-from vqct_keras.layers.quantizer_ops import quantization_losses
+from vqct_keras.layers.quantizer_ops import quantizer_outputs
 from vqct_keras.layers.quantizer_ops import squared_distances
-from vqct_keras.layers.quantizer_ops import straight_through
 from vqct_keras.layers.quantizer_ops import usage_fraction
 from vqct_keras.vocabulary import WordsUnavailableError
 
@@ -90,13 +89,7 @@ class VectorQuantizer(Quantizer):
     def build(self, input_shape=None):
         if self.built:  # e.g. deserialized, then built by the tokenizer
             return
-        if input_shape is not None and input_shape[-1] is not None:
-            if input_shape[-1] != self.embed_dim:
-                raise ValueError(
-                    f"VectorQuantizer expects latents with embed_dim = "
-                    f"{self.embed_dim} channels; got shape "
-                    f"{tuple(input_shape)}."
-                )
+        self.check_latent_channels(input_shape)
         bound = 1.0 / self.num_codes
         self.embeddings = self.add_weight(
             name="embeddings",
@@ -116,19 +109,15 @@ class VectorQuantizer(Quantizer):
         quantized = ops.reshape(
             ops.take(codes, indices, axis=0), ops.shape(latents)
         )
-        commitment, codebook = quantization_losses(
-            latents, quantized, self.commitment_weight, self.codebook_weight
+        outputs = quantizer_outputs(
+            latents,
+            quantized,
+            ops.reshape(indices, spatial + (1,)),
+            self.commitment_weight,
+            self.codebook_weight,
         )
-        return {
-            "quantized": straight_through(
-                latents, ops.cast(quantized, latents.dtype)
-            ),
-            "indices": ops.reshape(indices, spatial + (1,)),
-            "commitment_loss": commitment,
-            "codebook_loss": codebook,
-            "vq_loss": commitment + codebook,
-            "usage": usage_fraction(indices, self.num_codes),
-        }
+        outputs["usage"] = usage_fraction(indices, self.num_codes)
+        return outputs
 
     def codebooks(self, training=False):
         """`(codes,)`: the `(num_codes, embed_dim)` table, float32."""
@@ -138,19 +127,6 @@ class VectorQuantizer(Quantizer):
         """Latents `(..., embed_dim)` from indices `(..., 1)`."""
         (codes,) = codebooks or self.codebooks()
         return ops.take(codes, ops.cast(indices[..., 0], "int32"), axis=0)
-
-    def compute_output_spec(self, latents, training=None):
-        scalar = keras.KerasTensor((), dtype="float32")
-        return {
-            "quantized": keras.KerasTensor(latents.shape, dtype=latents.dtype),
-            "indices": keras.KerasTensor(
-                tuple(latents.shape[:-1]) + (1,), dtype="int32"
-            ),
-            "commitment_loss": scalar,
-            "codebook_loss": scalar,
-            "vq_loss": scalar,
-            "usage": scalar,
-        }
 
     def get_config(self):
         config = super().get_config()

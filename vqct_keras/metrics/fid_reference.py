@@ -23,22 +23,20 @@ CACHE_VERSION = 1
 class FIDReferenceCache:
     """Reference FID moments in an `.npz` file, checked by pixel digest.
 
-        Args:
-            path: str. The `.npz` file (created on first use).
+    Args:
+        path: str. The `.npz` file (created on first use).
 
-        Example:
+    Example:
 
-        >>> import os, tempfile
-        >>> import numpy as np
-
-    from vqct_keras.utils import files
-        >>> cache = FIDReferenceCache(os.path.join(tempfile.mkdtemp(), "r.npz"))
-        >>> cache.load() is None
-        True
-        >>> state = {"count": 2, "mean": np.zeros(3), "scatter": np.eye(3)}
-        >>> cache.save(state, digest="ab", description={"fid_protocol": "x"})
-        >>> cache.load()["count"]
-        2
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> cache = FIDReferenceCache(os.path.join(tempfile.mkdtemp(), "r.npz"))
+    >>> cache.load() is None
+    True
+    >>> state = {"count": 2, "mean": np.zeros(3), "scatter": np.eye(3)}
+    >>> cache.save(state, digest="ab", description={"fid_protocol": "x"})
+    >>> cache.load()["count"]
+    2
     """
 
     def __init__(self, path):

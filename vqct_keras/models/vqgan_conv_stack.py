@@ -5,6 +5,7 @@ from keras import ops
 
 from vqct_keras.layers.attention_block import AttentionBlock2D
 from vqct_keras.layers.resnet_block import ResNetBlock
+from vqct_keras.layers.resnet_block import group_norm
 from vqct_keras.layers.torch_conv2d import torch_like_conv2d
 
 
@@ -42,9 +43,7 @@ class VQGANConvStack(keras.layers.Layer):
         self.conv_in = torch_like_conv2d(
             input_conv_filters, 3, "conv_in", dtype
         )
-        self.norm_out = keras.layers.GroupNormalization(
-            groups=num_groups, epsilon=1e-6, dtype=dtype, name="norm_out"
-        )
+        self.norm_out = group_norm(num_groups, 1e-6, dtype, "norm_out")
         self.conv_out = torch_like_conv2d(output_channels, 3, "conv_out", dtype)
         self.blocks = []
 
@@ -65,6 +64,22 @@ class VQGANConvStack(keras.layers.Layer):
         return AttentionBlock2D(
             num_groups=self.num_groups, dtype=self.dtype_policy, name=name
         )
+
+    def level_blocks(self, prefix, level, count, resolution):
+        """`count` residual blocks of level `level`, each followed by
+        attention when `resolution` is in `attn_resolutions`; named
+        `{prefix}_{level}_block_{i}` and `{prefix}_{level}_attention_{i}`."""
+        channels = self.ch * self.ch_mult[level]
+        blocks = []
+        for block in range(count):
+            blocks.append(
+                self.residual_block(channels, f"{prefix}_{level}_block_{block}")
+            )
+            if resolution in self.attn_resolutions:
+                blocks.append(
+                    self.attention_block(f"{prefix}_{level}_attention_{block}")
+                )
+        return blocks
 
     def middle_blocks(self):
         """Residual, attention, residual at the deepest channel count."""

@@ -4,6 +4,7 @@ import keras  # noqa: F401 (used by the docstring example)
 
 from vqct_keras.api_export import vqct_export
 from vqct_keras.layers.resampling import Upsample2D
+from vqct_keras.layers.resampling import resized_shape
 from vqct_keras.models.vqgan_conv_stack import VQGANConvStack
 
 
@@ -66,16 +67,9 @@ class VQGANDecoder(VQGANConvStack):
         self.blocks += self.middle_blocks()
         current_resolution = resolution // self.resampling_factor
         for level in reversed(range(len(self.ch_mult))):
-            for block in range(num_res_blocks + 1):
-                self.blocks.append(
-                    self.residual_block(
-                        ch * self.ch_mult[level], f"up_{level}_block_{block}"
-                    )
-                )
-                if current_resolution in self.attn_resolutions:
-                    self.blocks.append(
-                        self.attention_block(f"up_{level}_attention_{block}")
-                    )
+            self.blocks += self.level_blocks(
+                "up", level, num_res_blocks + 1, current_resolution
+            )
             if level != 0:
                 self.blocks.append(
                     Upsample2D(
@@ -95,12 +89,8 @@ class VQGANDecoder(VQGANConvStack):
 
     def compute_output_shape(self, input_shape):
         factor = self.upsampling_factor
-        height, width = input_shape[1], input_shape[2]
-        return (
-            input_shape[0],
-            None if height is None else height * factor,
-            None if width is None else width * factor,
-            self.out_channels,
+        return resized_shape(
+            input_shape, lambda size: size * factor, self.out_channels
         )
 
     def get_config(self):

@@ -4,6 +4,7 @@ import keras  # noqa: F401 (used by the docstring example)
 
 from vqct_keras.api_export import vqct_export
 from vqct_keras.layers.resampling import Downsample2D
+from vqct_keras.layers.resampling import resized_shape
 from vqct_keras.models.vqgan_conv_stack import VQGANConvStack
 
 
@@ -66,17 +67,10 @@ class VQGANEncoder(VQGANConvStack):
         )
         self.z_channels = z_channels
         current_resolution = resolution
-        for level, multiplier in enumerate(self.ch_mult):
-            for block in range(num_res_blocks):
-                self.blocks.append(
-                    self.residual_block(
-                        ch * multiplier, f"down_{level}_block_{block}"
-                    )
-                )
-                if current_resolution in self.attn_resolutions:
-                    self.blocks.append(
-                        self.attention_block(f"down_{level}_attention_{block}")
-                    )
+        for level in range(len(self.ch_mult)):
+            self.blocks += self.level_blocks(
+                "down", level, num_res_blocks, current_resolution
+            )
             if level != len(self.ch_mult) - 1:
                 self.blocks.append(
                     Downsample2D(
@@ -92,12 +86,8 @@ class VQGANEncoder(VQGANConvStack):
 
     def compute_output_shape(self, input_shape):
         factor = self.downsampling_factor
-        height, width = input_shape[1], input_shape[2]
-        return (
-            input_shape[0],
-            None if height is None else height // factor,
-            None if width is None else width // factor,
-            self.z_channels,
+        return resized_shape(
+            input_shape, lambda size: size // factor, self.z_channels
         )
 
     def get_config(self):

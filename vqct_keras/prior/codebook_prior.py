@@ -15,6 +15,7 @@ import zipfile
 import numpy as np
 
 from vqct_keras.utils import files
+from vqct_keras.vocabulary import PartsOfSpeech
 
 FORMAT_NAME = "vqct_keras.codebook_prior"
 FORMAT_VERSION = 1
@@ -34,36 +35,34 @@ class PriorFileError(ValueError):
 
 
 @dataclasses.dataclass
-class CodebookPrior:
+class CodebookPrior(PartsOfSpeech):
     """Word vectors and adjective-noun graph that seed a VQCT codebook.
 
-        Node `i < num_adjectives` is adjective `adjectives[i]`; node
-        `num_adjectives + j` is noun `nouns[j]`. `edges` are undirected pairs of
-        node indices; a pair seen `n` times in the corpus has weight `n`.
+    Node `i < num_adjectives` is adjective `adjectives[i]`; node
+    `num_adjectives + j` is noun `nouns[j]`. `edges` are undirected pairs of
+    node indices; a pair seen `n` times in the corpus has weight `n`.
 
-        Args:
-            adjectives: list of str. Adjective words, in node order.
-            nouns: list of str. Noun words, in node order.
-            vectors: float32 array `(num_adjectives + num_nouns, prior_dim)`.
-            edges: int32 array `(num_edges, 2)` of node indices.
-            edge_weights: float32 array `(num_edges,)`, positive.
-            metadata: dict of JSON-serialisable provenance (backbone, tagger,
-                thresholds, date, ...).
+    Args:
+        adjectives: list of str. Adjective words, in node order.
+        nouns: list of str. Noun words, in node order.
+        vectors: float32 array `(num_adjectives + num_nouns, prior_dim)`.
+        edges: int32 array `(num_edges, 2)` of node indices.
+        edge_weights: float32 array `(num_edges,)`, positive.
+        metadata: dict of JSON-serialisable provenance (backbone, tagger,
+            thresholds, date, ...).
 
-        Example:
+    Example:
 
-        >>> import numpy as np
-
-    from vqct_keras.utils import files
-        >>> prior = CodebookPrior(
-        ...     adjectives=["red", "small"],
-        ...     nouns=["dog", "car", "tree"],
-        ...     vectors=np.eye(5, 4, dtype="float32"),
-        ...     edges=np.array([[0, 2], [1, 3]], dtype="int32"),
-        ...     edge_weights=np.array([3.0, 1.0], dtype="float32"),
-        ... )
-        >>> prior.num_codes, prior.prior_dim
-        (5, 4)
+    >>> import numpy as np
+    >>> prior = CodebookPrior(
+    ...     adjectives=["red", "small"],
+    ...     nouns=["dog", "car", "tree"],
+    ...     vectors=np.eye(5, 4, dtype="float32"),
+    ...     edges=np.array([[0, 2], [1, 3]], dtype="int32"),
+    ...     edge_weights=np.array([3.0, 1.0], dtype="float32"),
+    ... )
+    >>> prior.num_codes, prior.prior_dim
+    (5, 4)
     """
 
     adjectives: list
@@ -85,14 +84,6 @@ class CodebookPrior:
         self.edge_weights = np.asarray(self.edge_weights, dtype="float32")
         self.metadata = dict(self.metadata or {})
         self.validate()
-
-    @property
-    def num_adjectives(self):
-        return len(self.adjectives)
-
-    @property
-    def num_nouns(self):
-        return len(self.nouns)
 
     @property
     def num_codes(self):
