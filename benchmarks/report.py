@@ -46,7 +46,7 @@ def define_flags(flag_values=flags.FLAGS):
     """Define the command's flags (in `flag_values`)."""
     flags.DEFINE_string(
         "study",
-        "runs/ablation",
+        "benchmarks/results/ablation",
         "Folder of a benchmarks/ablation.py study.",
         flag_values=flag_values,
     )
