@@ -35,7 +35,7 @@ Usage (from the repository root):
     python benchmarks/ablation.py \
         --flagfile=benchmarks/configs/ablation_paper.flags
 
-`--quick` (one seed, a few dozen steps, few images, a tiny architecture)
+`--quick` (one seed, 8 steps, 32 images, a tiny architecture)
 checks that the study runs end to end; its numbers mean nothing.
 """
 
@@ -89,16 +89,16 @@ ARMS = {
 # What --quick changes (a few minutes on a 2-core CPU).
 QUICK = {
     "seeds": 1,
-    "steps": 24,
-    "steps_per_epoch": 12,
-    "eval_images": 64,
+    "steps": 8,
+    "steps_per_epoch": 4,
+    "eval_images": 32,
     "train_args": [
         "--preset=vqct_tiny_32",
         "--batch_size=4",
         "--eval_batch_size=16",
         "--epoch_eval_batches=1",
         "--perceptual_weight=0",
-        "--disc_start=24",
+        "--disc_start=8",
     ],
 }
 
