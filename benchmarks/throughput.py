@@ -71,62 +71,49 @@ def preset_architecture(name):
     return dict(image_size=config.pop("resolution"), **config)
 
 
+# The issue's configuration "S" and --quick's (every code path, tiny
+# sizes), setting by setting.
+_S_AND_QUICK = {
+    # setting: (s, quick)
+    "image_size": (64, 16),
+    "batch_size": (8, 2),
+    "ch": (64, 16),
+    "ch_mult": ((1, 2, 2, 4), (1, 2)),
+    "num_res_blocks": (1, 1),
+    "attn_resolutions": ((8,), (8,)),
+    "z_channels": (128, 8),
+    "embed_dim": (128, 8),
+    "ndf": (32, 8),
+    "n_layers": (2, 2),
+    "num_adjectives": (1949, 12),
+    "num_nouns": (4258, 20),
+    "prior_dim": (512, 16),
+    "num_edges": (50000, 40),
+    "top_k": (2, 2),
+    "encode_batches": ((8, 64), (2,)),
+    "decode_batches": ((8,), (2,)),
+}
+
+
+def _configuration(column):
+    """Column `column` of `_S_AND_QUICK` (0: s, 1: quick)."""
+    return {setting: values[column] for setting, values in _S_AND_QUICK.items()}
+
+
 CONFIGS = {
-    # The issue's configuration "S".
-    "s": dict(
-        image_size=64,
-        batch_size=8,
-        ch=64,
-        ch_mult=(1, 2, 2, 4),
-        num_res_blocks=1,
-        attn_resolutions=(8,),
-        z_channels=128,
-        embed_dim=128,
-        ndf=32,
-        n_layers=2,
-        num_adjectives=1949,
-        num_nouns=4258,
-        prior_dim=512,
-        num_edges=50000,
-        top_k=2,
-        encode_batches=(8, 64),
-        decode_batches=(8,),
-    ),
+    "s": _configuration(0),
     # The paper's f16 tokenizer at 256 px (the preset vqct_f16_256, taming
-    # PatchGAN defaults).
+    # PatchGAN defaults), with S's prior and top_k (the paper's).
     "paper": dict(
+        _configuration(0),
         **preset_architecture("vqct_f16_256"),
         batch_size=2,
         ndf=64,
         n_layers=3,
-        num_adjectives=1949,
-        num_nouns=4258,
-        prior_dim=512,
-        num_edges=50000,
-        top_k=2,
         encode_batches=(2, 8),
         decode_batches=(2,),
     ),
-    # --quick: every code path, tiny sizes.
-    "quick": dict(
-        image_size=16,
-        batch_size=2,
-        ch=16,
-        ch_mult=(1, 2),
-        num_res_blocks=1,
-        attn_resolutions=(8,),
-        z_channels=8,
-        embed_dim=8,
-        ndf=8,
-        n_layers=2,
-        num_adjectives=12,
-        num_nouns=20,
-        prior_dim=16,
-        num_edges=40,
-        top_k=2,
-        encode_batches=(2,),
-        decode_batches=(2,),
-    ),
+    "quick": _configuration(1),
 }
 
 MEASUREMENTS = ("matmul", "train", "encode", "decode", "quantizer")
@@ -587,17 +574,32 @@ def measure_train(config, repeats):
     }
 
 
+def per_batch_throughput(name, batch_sizes, call_for, repeats):
+    """`{name}_first_call_s` (of the first batch size) and
+    `{name}_b{batch_size}_images_per_s` of the calls that
+    `call_for(index, batch_size)` returns (a fresh call per batch size)."""
+    results = {}
+    for index, batch_size in enumerate(batch_sizes):
+        call = call_for(index, batch_size)
+        start = time.perf_counter()
+        _block(call())
+        if index == 0:
+            results[f"{name}_first_call_s"] = time.perf_counter() - start
+        seconds = timed(call, repeats)
+        results[f"{name}_b{batch_size}_images_per_s"] = batch_size / seconds
+    return results
+
+
 def measure_encode(config, repeats):
     tokenizer = build_tokenizer(config)
-    results = {}
-    for index, batch_size in enumerate(config["encode_batches"]):
+
+    def encode(index, batch_size):
         images = random_images(config, batch_size, seed=index)
-        start = time.perf_counter()
-        _block(tokenizer.encode_to_indices(images))
-        if index == 0:
-            results["encode_first_call_s"] = time.perf_counter() - start
-        seconds = timed(lambda: tokenizer.encode_to_indices(images), repeats)
-        results[f"encode_b{batch_size}_images_per_s"] = batch_size / seconds
+        return lambda: tokenizer.encode_to_indices(images)
+
+    results = per_batch_throughput(
+        "encode", config["encode_batches"], encode, repeats
+    )
     shape = (config["image_size"], config["image_size"], 3)
     _, search = quantizer_flops(config, 1)
     encoder_only = _encoder_flops(tokenizer, shape)
@@ -618,17 +620,16 @@ def measure_decode(config, repeats):
     import numpy as np
 
     tokenizer = build_tokenizer(config)
-    results = {}
-    for index, batch_size in enumerate(config["decode_batches"]):
+
+    def decode(index, batch_size):
         indices = np.asarray(
             tokenizer.encode_to_indices(random_images(config, batch_size))
         )
-        start = time.perf_counter()
-        _block(tokenizer.decode_from_indices(indices))
-        if index == 0:
-            results["decode_first_call_s"] = time.perf_counter() - start
-        seconds = timed(lambda: tokenizer.decode_from_indices(indices), repeats)
-        results[f"decode_b{batch_size}_images_per_s"] = batch_size / seconds
+        return lambda: tokenizer.decode_from_indices(indices)
+
+    results = per_batch_throughput(
+        "decode", config["decode_batches"], decode, repeats
+    )
     results["decode_peak_rss_gib"] = peak_rss_gib()
     return results
 

@@ -4,10 +4,11 @@ The expected structure is written out below from taming-transformers'
 `Encoder` and `Decoder` (`taming/modules/diffusionmodules/model.py`) with
 the official `ddconfig` (ch 128, ch_mult (1, 1, 2, 2, 4), 2 residual
 blocks, attention at resolution 16, z_channels 256, 256x256 RGB), one row
-per taming module in forward order: its name, kind, input and output
-channels and output size. Each of our layers must match its row in type,
-output shape and parameter count, and its weights must have the shapes of
-the taming module's (so a reordering with the same count fails too).
+per taming module in forward order: its stack (encoder or decoder), name,
+kind, input and output channels and output size. Each of our layers must
+match its row in type, output shape and parameter count, and its weights
+must have the shapes of the taming module's (so a reordering with the
+same count fails too).
 """
 
 import keras
@@ -23,61 +24,59 @@ from vqct_keras.layers.torch_conv2d import TorchConv2D
 from vqct_keras.models.vqct_tokenizer import VQCTTokenizer
 from vqct_keras.prior.codebook_prior import CodebookPrior
 
-# (taming module, kind, in channels, out channels, output height = width)
-ENCODER = [
-    ("conv_in", "conv3", 3, 128, 256),
-    ("down.0.block.0", "resnet", 128, 128, 256),
-    ("down.0.block.1", "resnet", 128, 128, 256),
-    ("down.0.downsample", "downsample", 128, 128, 128),
-    ("down.1.block.0", "resnet", 128, 128, 128),
-    ("down.1.block.1", "resnet", 128, 128, 128),
-    ("down.1.downsample", "downsample", 128, 128, 64),
-    ("down.2.block.0", "resnet", 128, 256, 64),
-    ("down.2.block.1", "resnet", 256, 256, 64),
-    ("down.2.downsample", "downsample", 256, 256, 32),
-    ("down.3.block.0", "resnet", 256, 256, 32),
-    ("down.3.block.1", "resnet", 256, 256, 32),
-    ("down.3.downsample", "downsample", 256, 256, 16),
-    ("down.4.block.0", "resnet", 256, 512, 16),
-    ("down.4.attn.0", "attention", 512, 512, 16),
-    ("down.4.block.1", "resnet", 512, 512, 16),
-    ("down.4.attn.1", "attention", 512, 512, 16),
-    ("mid.block_1", "resnet", 512, 512, 16),
-    ("mid.attn_1", "attention", 512, 512, 16),
-    ("mid.block_2", "resnet", 512, 512, 16),
-    ("norm_out", "groupnorm", 512, 512, 16),
-    ("conv_out", "conv3", 512, 256, 16),
-]
-
-DECODER = [
-    ("conv_in", "conv3", 256, 512, 16),
-    ("mid.block_1", "resnet", 512, 512, 16),
-    ("mid.attn_1", "attention", 512, 512, 16),
-    ("mid.block_2", "resnet", 512, 512, 16),
-    ("up.4.block.0", "resnet", 512, 512, 16),
-    ("up.4.attn.0", "attention", 512, 512, 16),
-    ("up.4.block.1", "resnet", 512, 512, 16),
-    ("up.4.attn.1", "attention", 512, 512, 16),
-    ("up.4.block.2", "resnet", 512, 512, 16),
-    ("up.4.attn.2", "attention", 512, 512, 16),
-    ("up.4.upsample", "upsample", 512, 512, 32),
-    ("up.3.block.0", "resnet", 512, 256, 32),
-    ("up.3.block.1", "resnet", 256, 256, 32),
-    ("up.3.block.2", "resnet", 256, 256, 32),
-    ("up.3.upsample", "upsample", 256, 256, 64),
-    ("up.2.block.0", "resnet", 256, 256, 64),
-    ("up.2.block.1", "resnet", 256, 256, 64),
-    ("up.2.block.2", "resnet", 256, 256, 64),
-    ("up.2.upsample", "upsample", 256, 256, 128),
-    ("up.1.block.0", "resnet", 256, 128, 128),
-    ("up.1.block.1", "resnet", 128, 128, 128),
-    ("up.1.block.2", "resnet", 128, 128, 128),
-    ("up.1.upsample", "upsample", 128, 128, 256),
-    ("up.0.block.0", "resnet", 128, 128, 256),
-    ("up.0.block.1", "resnet", 128, 128, 256),
-    ("up.0.block.2", "resnet", 128, 128, 256),
-    ("norm_out", "groupnorm", 128, 128, 256),
-    ("conv_out", "conv3", 128, 3, 256),
+# (stack, taming module, kind, in channels, out channels, output height =
+# width)
+TAMING_F16 = [
+    ("encoder", "conv_in", "conv3", 3, 128, 256),
+    ("encoder", "down.0.block.0", "resnet", 128, 128, 256),
+    ("encoder", "down.0.block.1", "resnet", 128, 128, 256),
+    ("encoder", "down.0.downsample", "downsample", 128, 128, 128),
+    ("encoder", "down.1.block.0", "resnet", 128, 128, 128),
+    ("encoder", "down.1.block.1", "resnet", 128, 128, 128),
+    ("encoder", "down.1.downsample", "downsample", 128, 128, 64),
+    ("encoder", "down.2.block.0", "resnet", 128, 256, 64),
+    ("encoder", "down.2.block.1", "resnet", 256, 256, 64),
+    ("encoder", "down.2.downsample", "downsample", 256, 256, 32),
+    ("encoder", "down.3.block.0", "resnet", 256, 256, 32),
+    ("encoder", "down.3.block.1", "resnet", 256, 256, 32),
+    ("encoder", "down.3.downsample", "downsample", 256, 256, 16),
+    ("encoder", "down.4.block.0", "resnet", 256, 512, 16),
+    ("encoder", "down.4.attn.0", "attention", 512, 512, 16),
+    ("encoder", "down.4.block.1", "resnet", 512, 512, 16),
+    ("encoder", "down.4.attn.1", "attention", 512, 512, 16),
+    ("encoder", "mid.block_1", "resnet", 512, 512, 16),
+    ("encoder", "mid.attn_1", "attention", 512, 512, 16),
+    ("encoder", "mid.block_2", "resnet", 512, 512, 16),
+    ("encoder", "norm_out", "groupnorm", 512, 512, 16),
+    ("encoder", "conv_out", "conv3", 512, 256, 16),
+    ("decoder", "conv_in", "conv3", 256, 512, 16),
+    ("decoder", "mid.block_1", "resnet", 512, 512, 16),
+    ("decoder", "mid.attn_1", "attention", 512, 512, 16),
+    ("decoder", "mid.block_2", "resnet", 512, 512, 16),
+    ("decoder", "up.4.block.0", "resnet", 512, 512, 16),
+    ("decoder", "up.4.attn.0", "attention", 512, 512, 16),
+    ("decoder", "up.4.block.1", "resnet", 512, 512, 16),
+    ("decoder", "up.4.attn.1", "attention", 512, 512, 16),
+    ("decoder", "up.4.block.2", "resnet", 512, 512, 16),
+    ("decoder", "up.4.attn.2", "attention", 512, 512, 16),
+    ("decoder", "up.4.upsample", "upsample", 512, 512, 32),
+    ("decoder", "up.3.block.0", "resnet", 512, 256, 32),
+    ("decoder", "up.3.block.1", "resnet", 256, 256, 32),
+    ("decoder", "up.3.block.2", "resnet", 256, 256, 32),
+    ("decoder", "up.3.upsample", "upsample", 256, 256, 64),
+    ("decoder", "up.2.block.0", "resnet", 256, 256, 64),
+    ("decoder", "up.2.block.1", "resnet", 256, 256, 64),
+    ("decoder", "up.2.block.2", "resnet", 256, 256, 64),
+    ("decoder", "up.2.upsample", "upsample", 256, 256, 128),
+    ("decoder", "up.1.block.0", "resnet", 256, 128, 128),
+    ("decoder", "up.1.block.1", "resnet", 128, 128, 128),
+    ("decoder", "up.1.block.2", "resnet", 128, 128, 128),
+    ("decoder", "up.1.upsample", "upsample", 128, 128, 256),
+    ("decoder", "up.0.block.0", "resnet", 128, 128, 256),
+    ("decoder", "up.0.block.1", "resnet", 128, 128, 256),
+    ("decoder", "up.0.block.2", "resnet", 128, 128, 256),
+    ("decoder", "norm_out", "groupnorm", 128, 128, 256),
+    ("decoder", "conv_out", "conv3", 128, 3, 256),
 ]
 
 KIND_TO_CLASS = {
@@ -157,12 +156,13 @@ def stack_layers(stack):
     )
 
 
-def test_encoder_is_taming_f16_layer_by_layer(tokenizer):
-    check_sequence(stack_layers(tokenizer.encoder), ENCODER, (1, 256, 256, 3))
-
-
-def test_decoder_is_taming_f16_layer_by_layer(tokenizer):
-    check_sequence(stack_layers(tokenizer.decoder), DECODER, (1, 16, 16, 256))
+@pytest.mark.parametrize(
+    "stack, input_shape",
+    [("encoder", (1, 256, 256, 3)), ("decoder", (1, 16, 16, 256))],
+)
+def test_stack_is_taming_f16_layer_by_layer(tokenizer, stack, input_shape):
+    rows = [row[1:] for row in TAMING_F16 if row[0] == stack]
+    check_sequence(stack_layers(getattr(tokenizer, stack)), rows, input_shape)
 
 
 def test_quant_convs_are_vqct_1x1_convs(tokenizer):

@@ -19,18 +19,12 @@ def resized_shape(input_shape, resize, channels=None):
     )
 
 
-@vqct_export("vqct_keras.layers.Downsample2D")
-class Downsample2D(keras.layers.Layer):
-    """Halve height and width: zero-pad right/bottom by 1, 3x3 conv stride 2.
+class _Resampling2D(keras.layers.Layer):
+    """Base of `Downsample2D` and `Upsample2D`: `resample`, then a 3x3 conv
+    named `conv` that keeps the channel count (`CONV_ARGUMENTS` are its
+    stride and padding)."""
 
-    Keeps the channel count. Odd sizes are not supported by the VQGAN; the
-    tokenizer checks divisibility before calling it.
-
-    Example:
-
-    >>> tuple(Downsample2D()(keras.ops.ones((1, 8, 8, 16))).shape)
-    (1, 4, 4, 16)
-    """
+    CONV_ARGUMENTS = {}
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -42,25 +36,41 @@ class Downsample2D(keras.layers.Layer):
             3,
             "conv",
             self.dtype_policy,
-            strides=2,
-            padding="valid",
+            **self.CONV_ARGUMENTS,
         )
-        padded = list(input_shape)
-        for axis in (1, 2):
-            if padded[axis] is not None:
-                padded[axis] += 1
-        self.conv.build(tuple(padded))
+        self.conv.build(self.resampled_shape(input_shape))
 
     def call(self, inputs):
-        padded = ops.pad(inputs, ((0, 0), (0, 1), (0, 1), (0, 0)))
-        return self.conv(padded)
+        return self.conv(self.resample(inputs))
+
+
+@vqct_export("vqct_keras.layers.Downsample2D")
+class Downsample2D(_Resampling2D):
+    """Halve height and width: zero-pad right/bottom by 1, 3x3 conv stride 2.
+
+    Keeps the channel count. Odd sizes are not supported by the VQGAN; the
+    tokenizer checks divisibility before calling it.
+
+    Example:
+
+    >>> tuple(Downsample2D()(keras.ops.ones((1, 8, 8, 16))).shape)
+    (1, 4, 4, 16)
+    """
+
+    CONV_ARGUMENTS = {"strides": 2, "padding": "valid"}
+
+    def resample(self, inputs):
+        return ops.pad(inputs, ((0, 0), (0, 1), (0, 1), (0, 0)))
+
+    def resampled_shape(self, input_shape):
+        return resized_shape(input_shape, lambda size: size + 1)
 
     def compute_output_shape(self, input_shape):
         return resized_shape(input_shape, lambda size: size // 2)
 
 
 @vqct_export("vqct_keras.layers.Upsample2D")
-class Upsample2D(keras.layers.Layer):
+class Upsample2D(_Resampling2D):
     """Double height and width: nearest-neighbour x2, then a 3x3 conv.
 
     Example:
@@ -69,19 +79,11 @@ class Upsample2D(keras.layers.Layer):
     (1, 8, 8, 16)
     """
 
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.conv = None
+    def resample(self, inputs):
+        return ops.repeat(ops.repeat(inputs, 2, axis=1), 2, axis=2)
 
-    def build(self, input_shape):
-        self.conv = torch_like_conv2d(
-            input_shape[-1], 3, "conv", self.dtype_policy
-        )
-        self.conv.build(self.compute_output_shape(input_shape))
-
-    def call(self, inputs):
-        x = ops.repeat(ops.repeat(inputs, 2, axis=1), 2, axis=2)
-        return self.conv(x)
+    def resampled_shape(self, input_shape):
+        return self.compute_output_shape(input_shape)
 
     def compute_output_shape(self, input_shape):
         return resized_shape(input_shape, lambda size: size * 2)

@@ -213,11 +213,6 @@ class LPIPS(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            {
-                "head_dropout": self.head_dropout,
-                "epsilon": self.epsilon,
-                "pretrained": self.pretrained,
-            }
-        )
+        names = ("head_dropout", "epsilon", "pretrained")
+        config.update({name: getattr(self, name) for name in names})
         return config

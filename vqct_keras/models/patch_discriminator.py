@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from vqct_keras.api_export import vqct_export
+from vqct_keras.layers.resampling import resized_shape
 from vqct_keras.layers.torch_conv2d import TorchConv2D
 
 
@@ -108,20 +109,11 @@ class PatchDiscriminator(keras.Model):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            {
-                "ndf": self.ndf,
-                "n_layers": self.n_layers,
-                "in_channels": self.in_channels,
-            }
-        )
+        names = ("ndf", "n_layers", "in_channels")
+        config.update({name: getattr(self, name) for name in names})
         return config
 
 
 def _padded(shape):
-    return (
-        shape[0],
-        None if shape[1] is None else shape[1] + 2,
-        None if shape[2] is None else shape[2] + 2,
-        shape[3],
-    )
+    """`shape` with height and width padded by 1 on each side."""
+    return resized_shape(shape, lambda size: size + 2)

@@ -12,6 +12,7 @@ from vqct_keras.layers.quantizer import deserialize_quantizer
 from vqct_keras.layers.torch_conv2d import torch_like_conv2d
 from vqct_keras.models import input_contract
 from vqct_keras.models import vqct_presets
+from vqct_keras.models.vqgan_conv_stack import VQGANConvStack
 from vqct_keras.models.vqgan_decoder import VQGANDecoder
 from vqct_keras.models.vqgan_encoder import VQGANEncoder
 
@@ -43,13 +44,16 @@ class VQCTTokenizer(keras.Model):
         resolution: int. Nominal image size (selects attention levels).
             Defaults to `256`.
         in_channels: int. Image channels. Defaults to `3`.
+        z_channels: int. Encoder output channels. Defaults to `256`.
         ch: int. Base channels. Defaults to `128`.
         ch_mult: tuple of int. Defaults to `(1, 1, 2, 2, 4)` (f16).
         num_res_blocks: int. Defaults to `2`.
         attn_resolutions: tuple of int. Defaults to `(16,)`.
-        z_channels: int. Encoder output channels. Defaults to `256`.
         num_groups: int. GroupNorm groups. Defaults to `32`.
         dropout: float. Residual-block dropout. Defaults to `0.0`.
+        **kwargs: `ch` to `dropout` above (keyword only: with `resolution`
+            they are the `VQGANEncoder` and `VQGANDecoder` architecture,
+            whose defaults these are), and `keras.Model` arguments.
 
     Call arguments:
         images: `(B, H, W, in_channels)` float tensor in `[-1, 1]`; `H` and
@@ -79,47 +83,32 @@ class VQCTTokenizer(keras.Model):
         quantizer,
         resolution=256,
         in_channels=3,
-        ch=128,
-        ch_mult=(1, 1, 2, 2, 4),
-        num_res_blocks=2,
-        attn_resolutions=(16,),
         z_channels=256,
-        num_groups=32,
-        dropout=0.0,
         **kwargs,
     ):
+        # The encoder's and the decoder's other arguments (`ch`, ...).
+        architecture = {
+            name: kwargs.pop(name)
+            for name in VQGANConvStack.ARCHITECTURE
+            if name in kwargs
+        }
         super().__init__(**kwargs)
         quantizer = deserialize_quantizer(quantizer)
         self.quantizer = quantizer
-        self.resolution = resolution
         self.in_channels = in_channels
-        self.ch = ch
-        self.ch_mult = tuple(ch_mult)
-        self.num_res_blocks = num_res_blocks
-        self.attn_resolutions = tuple(attn_resolutions)
         self.z_channels = z_channels
-        self.num_groups = num_groups
-        self.dropout = dropout
+        architecture.update(resolution=resolution, dtype=self.dtype_policy)
+        self.encoder = VQGANEncoder(z_channels, name="encoder", **architecture)
+        # The tokenizer's `ch`, `ch_mult`, ... are the encoder's (defaults
+        # filled in, sequences as tuples).
+        for name in VQGANConvStack.ARCHITECTURE:
+            setattr(self, name, getattr(self.encoder, name))
         if resolution % self.downsampling_factor:
             raise ValueError(
                 f"`resolution` ({resolution}) must be divisible by the "
                 f"downsampling factor 2**(len(ch_mult) - 1) = "
                 f"{self.downsampling_factor}."
             )
-
-        architecture = dict(
-            ch=ch,
-            ch_mult=self.ch_mult,
-            num_res_blocks=num_res_blocks,
-            attn_resolutions=self.attn_resolutions,
-            resolution=resolution,
-            num_groups=num_groups,
-            dropout=dropout,
-            dtype=self.dtype_policy,
-        )
-        self.encoder = VQGANEncoder(
-            z_channels=z_channels, name="encoder", **architecture
-        )
         # 1x1 convs initialised as PyTorch's nn.Conv2d, as the official ones.
         self.quant_conv = torch_like_conv2d(
             quantizer.latent_channels, 1, "quant_conv", self.dtype_policy
@@ -127,9 +116,7 @@ class VQCTTokenizer(keras.Model):
         self.post_quant_conv = torch_like_conv2d(
             z_channels, 1, "post_quant_conv", self.dtype_policy
         )
-        self.decoder = VQGANDecoder(
-            out_channels=in_channels, name="decoder", **architecture
-        )
+        self.decoder = VQGANDecoder(in_channels, name="decoder", **architecture)
         self._inference_state = _InferenceState()
 
     # === Properties ===
@@ -409,7 +396,8 @@ class VQCTTokenizer(keras.Model):
                 overrides.pop(key)
         architecture = set(inspect.signature(cls.__init__).parameters)
         architecture = (architecture - {"self", "quantizer", "kwargs"}) | {
-            "embed_dim"
+            "embed_dim",
+            *VQGANConvStack.ARCHITECTURE,
         }
         unknown = sorted(set(overrides) - architecture)
         if unknown:
@@ -443,15 +431,9 @@ class VQCTTokenizer(keras.Model):
             "trainable": self.trainable,
             "dtype": keras.dtype_policies.serialize(self.dtype_policy),
             "quantizer": keras.saving.serialize_keras_object(self.quantizer),
-            "resolution": self.resolution,
             "in_channels": self.in_channels,
-            "ch": self.ch,
-            "ch_mult": list(self.ch_mult),
-            "num_res_blocks": self.num_res_blocks,
-            "attn_resolutions": list(self.attn_resolutions),
             "z_channels": self.z_channels,
-            "num_groups": self.num_groups,
-            "dropout": self.dropout,
+            **self.encoder.architecture_config(),
         }
 
     @classmethod

@@ -12,23 +12,40 @@ from vqct_keras.layers.torch_conv2d import torch_like_conv2d
 class VQGANConvStack(keras.layers.Layer):
     """Base of `VQGANEncoder` and `VQGANDecoder` (not used on its own).
 
-    A 3x3 `conv_in`, then `self.blocks` in order (residual blocks get the
-    `training` flag), then GroupNorm, swish and a 3x3 `conv_out` to
-    `output_channels`. Subclasses fill `self.blocks` in `__init__` with the
-    helpers below.
+    A 3x3 `conv_in` to `input_conv_filters` (each subclass says how many),
+    then `self.blocks` in order (residual blocks get the `training` flag),
+    then GroupNorm, swish and a 3x3 `conv_out` to `output_channels`.
+    Subclasses fill `self.blocks` in `__init__` with the helpers below.
+
+    Args:
+        output_channels: int. Channels of `conv_out`.
+        ch, ch_mult, num_res_blocks, attn_resolutions, resolution,
+            num_groups, dropout: the architecture (`ARCHITECTURE`), as
+            documented in `VQGANEncoder`, with its defaults.
     """
+
+    # The architecture arguments (and attributes) that the encoder, the
+    # decoder and `VQCTTokenizer` share, in `get_config` order.
+    ARCHITECTURE = (
+        "ch",
+        "ch_mult",
+        "num_res_blocks",
+        "attn_resolutions",
+        "resolution",
+        "num_groups",
+        "dropout",
+    )
 
     def __init__(
         self,
-        input_conv_filters,
         output_channels,
-        ch,
-        ch_mult,
-        num_res_blocks,
-        attn_resolutions,
-        resolution,
-        num_groups,
-        dropout,
+        ch=128,
+        ch_mult=(1, 1, 2, 2, 4),
+        num_res_blocks=2,
+        attn_resolutions=(16,),
+        resolution=256,
+        num_groups=32,
+        dropout=0.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -41,11 +58,16 @@ class VQGANConvStack(keras.layers.Layer):
         self.dropout = dropout
         dtype = self.dtype_policy
         self.conv_in = torch_like_conv2d(
-            input_conv_filters, 3, "conv_in", dtype
+            self.input_conv_filters, 3, "conv_in", dtype
         )
         self.norm_out = group_norm(num_groups, 1e-6, dtype, "norm_out")
         self.conv_out = torch_like_conv2d(output_channels, 3, "conv_out", dtype)
         self.blocks = []
+
+    @property
+    def input_conv_filters(self):
+        """Output channels of `conv_in`."""
+        raise NotImplementedError
 
     @property
     def resampling_factor(self):
@@ -109,17 +131,15 @@ class VQGANConvStack(keras.layers.Layer):
                 x = layer(x)
         return self.conv_out(ops.silu(self.norm_out(x)))
 
+    def architecture_config(self):
+        """The `ARCHITECTURE` arguments as config values (tuples as lists)."""
+        config = {}
+        for name in self.ARCHITECTURE:
+            value = getattr(self, name)
+            config[name] = list(value) if isinstance(value, tuple) else value
+        return config
+
     def get_config(self):
         config = super().get_config()
-        config.update(
-            {
-                "ch": self.ch,
-                "ch_mult": list(self.ch_mult),
-                "num_res_blocks": self.num_res_blocks,
-                "attn_resolutions": list(self.attn_resolutions),
-                "resolution": self.resolution,
-                "num_groups": self.num_groups,
-                "dropout": self.dropout,
-            }
-        )
+        config.update(self.architecture_config())
         return config

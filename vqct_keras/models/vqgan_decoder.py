@@ -39,36 +39,14 @@ class VQGANDecoder(VQGANConvStack):
     (1, 16, 16, 3)
     """
 
-    def __init__(
-        self,
-        ch=128,
-        ch_mult=(1, 1, 2, 2, 4),
-        num_res_blocks=2,
-        attn_resolutions=(16,),
-        out_channels=3,
-        resolution=256,
-        num_groups=32,
-        dropout=0.0,
-        **kwargs,
-    ):
-        super().__init__(
-            input_conv_filters=ch * tuple(ch_mult)[-1],
-            output_channels=out_channels,
-            ch=ch,
-            ch_mult=ch_mult,
-            num_res_blocks=num_res_blocks,
-            attn_resolutions=attn_resolutions,
-            resolution=resolution,
-            num_groups=num_groups,
-            dropout=dropout,
-            **kwargs,
-        )
+    def __init__(self, out_channels=3, **kwargs):
+        super().__init__(out_channels, **kwargs)
         self.out_channels = out_channels
         self.blocks += self.middle_blocks()
-        current_resolution = resolution // self.resampling_factor
+        current_resolution = self.resolution // self.resampling_factor
         for level in reversed(range(len(self.ch_mult))):
             self.blocks += self.level_blocks(
-                "up", level, num_res_blocks + 1, current_resolution
+                "up", level, self.num_res_blocks + 1, current_resolution
             )
             if level != 0:
                 self.blocks.append(
@@ -77,6 +55,10 @@ class VQGANDecoder(VQGANConvStack):
                     )
                 )
                 current_resolution *= 2
+
+    @property
+    def input_conv_filters(self):
+        return self.ch * self.ch_mult[-1]
 
     @property
     def upsampling_factor(self):

@@ -41,35 +41,13 @@ class VQGANEncoder(VQGANConvStack):
     (1, 8, 8, 16)
     """
 
-    def __init__(
-        self,
-        ch=128,
-        ch_mult=(1, 1, 2, 2, 4),
-        num_res_blocks=2,
-        attn_resolutions=(16,),
-        z_channels=256,
-        resolution=256,
-        num_groups=32,
-        dropout=0.0,
-        **kwargs,
-    ):
-        super().__init__(
-            input_conv_filters=ch,
-            output_channels=z_channels,
-            ch=ch,
-            ch_mult=ch_mult,
-            num_res_blocks=num_res_blocks,
-            attn_resolutions=attn_resolutions,
-            resolution=resolution,
-            num_groups=num_groups,
-            dropout=dropout,
-            **kwargs,
-        )
+    def __init__(self, z_channels=256, **kwargs):
+        super().__init__(z_channels, **kwargs)
         self.z_channels = z_channels
-        current_resolution = resolution
+        current_resolution = self.resolution
         for level in range(len(self.ch_mult)):
             self.blocks += self.level_blocks(
-                "down", level, num_res_blocks, current_resolution
+                "down", level, self.num_res_blocks, current_resolution
             )
             if level != len(self.ch_mult) - 1:
                 self.blocks.append(
@@ -79,6 +57,10 @@ class VQGANEncoder(VQGANConvStack):
                 )
                 current_resolution //= 2
         self.blocks += self.middle_blocks()
+
+    @property
+    def input_conv_filters(self):
+        return self.ch
 
     @property
     def downsampling_factor(self):
