@@ -121,15 +121,7 @@ class PartOfSpeechQuantizer(BuiltFromPrior, Quantizer):
         self.hidden_dim = hidden_dim
         self.seed = seed
         self.transferred_codebook = TransferredCodebook(
-            num_adjectives=num_adjectives,
-            num_nouns=num_nouns,
-            embed_dim=embed_dim,
-            prior_dim=prior_dim,
-            num_adjacency_entries=num_adjacency_entries,
-            transfer=transfer,
-            hidden_dim=hidden_dim,
-            dropout=dropout,
-            seed=seed,
+            **{name: getattr(self, name) for name in CODEBOOK_ARGUMENTS},
             dtype="float32",
             name="transferred_codebook",
         )
@@ -146,6 +138,11 @@ class PartOfSpeechQuantizer(BuiltFromPrior, Quantizer):
         "dropout",
         "hidden_dim",
         "seed",
+    )
+    config_arguments = CODEBOOK_ARGUMENTS + (
+        "top_k",
+        "commitment_weight",
+        "codebook_weight",
     )
     uses_prior = True
     codebook_names = ("adjective", "noun")
@@ -397,16 +394,6 @@ class PartOfSpeechQuantizer(BuiltFromPrior, Quantizer):
         adjective, noun = self._lookup(flat, adjective_codes, noun_codes)
         codes = ops.concatenate([adjective, noun], axis=-1)
         return ops.reshape(codes, spatial + (self.latent_channels,))
-
-    def get_config(self):
-        config = super().get_config()
-        names = CODEBOOK_ARGUMENTS + (
-            "top_k",
-            "commitment_weight",
-            "codebook_weight",
-        )
-        config.update({name: getattr(self, name) for name in names})
-        return config
 
 
 def _k_smallest(distances, k):

@@ -36,14 +36,16 @@ class Quantizer(keras.layers.Layer):
 
     * `build_arguments`: the keyword arguments of `build_tokenizer` /
       `VQCTTokenizer.from_preset` it takes (besides `embed_dim`);
+    * `config_arguments`: its constructor arguments, each kept as the
+      attribute of the same name (`get_config()` saves them);
     * `uses_prior`: whether it is built from a `CodebookPrior`
       (`from_prior`);
     * `codebook_names`, `usage_names`, `index_summary`,
       `index_description`;
 
     and implements `codebook_sizes`, `latent_channels`, `index_slots`,
-    `slot_codebooks`, `codebooks()`, `indices_to_codes()`, `call()` and
-    `get_config()` (`compute_output_spec()` follows from the layout). It
+    `slot_codebooks`, `codebooks()`, `indices_to_codes()` and `call()`
+    (`compute_output_spec()` follows from the layout). It
     is registered by one line in `vqct_keras/layers/quantizer_registry.py`
     (see docs/quantizers.md).
 
@@ -60,6 +62,7 @@ class Quantizer(keras.layers.Layer):
     """
 
     build_arguments = ()
+    config_arguments = ()
     uses_prior = False
     codebook_names = ()
     usage_names = ()
@@ -161,6 +164,13 @@ class Quantizer(keras.layers.Layer):
         for name in self.output_keys[2:]:
             outputs[name] = scalar
         return outputs
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {name: getattr(self, name) for name in self.config_arguments}
+        )
+        return config
 
     # === Words ===
 

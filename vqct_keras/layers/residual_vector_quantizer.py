@@ -1,17 +1,14 @@
 """A residual vector quantizer: each stage codes what the last one left."""
 
-import keras
 from keras import ops
 
 from vqct_keras.api_export import vqct_export
 from vqct_keras.layers.quantizer import Quantizer
-from vqct_keras.layers.quantizer_ops import quantizer_outputs
-from vqct_keras.layers.quantizer_ops import squared_distances
-from vqct_keras.layers.quantizer_ops import usage_fraction
+from vqct_keras.layers.vector_quantizer import VectorQuantizer
 
 
 @vqct_export("vqct_keras.layers.ResidualVectorQuantizer")
-class ResidualVectorQuantizer(Quantizer):
+class ResidualVectorQuantizer(VectorQuantizer):
     """Quantize a latent in `num_stages` steps with learnable codebooks.
 
     Stage 1 picks the code nearest to the latent (squared L2, float32);
@@ -34,9 +31,8 @@ class ResidualVectorQuantizer(Quantizer):
         embed_dim: int. Code dimension (latent channels). Defaults to
             `256`.
         num_stages: int. Quantization stages. Defaults to `2`.
-        commitment_weight: float. Defaults to `1.0`.
-        codebook_weight: float. Defaults to `0.25`.
-        seed: int. Initialiser seed. Defaults to `None`.
+        **kwargs: `commitment_weight`, `codebook_weight`, `seed` and the
+            layer's arguments, as for `VectorQuantizer`.
 
     Call arguments:
         latents: `(B, H, W, embed_dim)` tensor.
@@ -59,35 +55,16 @@ class ResidualVectorQuantizer(Quantizer):
         Zeghidour et al., SoundStream (arXiv:2107.03312), §3.3.
     """
 
-    def __init__(
-        self,
-        num_codes=1024,
-        embed_dim=256,
-        num_stages=2,
-        commitment_weight=1.0,
-        codebook_weight=0.25,
-        seed=None,
-        **kwargs,
-    ):
-        super().__init__(**kwargs)
+    def __init__(self, num_codes=1024, embed_dim=256, num_stages=2, **kwargs):
         if int(num_stages) < 1:
             raise ValueError(f"`num_stages` must be >= 1; got {num_stages}.")
-        self.num_codes = int(num_codes)
-        self.embed_dim = int(embed_dim)
+        super().__init__(num_codes=num_codes, embed_dim=embed_dim, **kwargs)
         self.num_stages = int(num_stages)
-        self.commitment_weight = commitment_weight
-        self.codebook_weight = codebook_weight
-        self.seed = seed
 
     # === Quantizer contract ===
 
-    build_arguments = (
-        "num_codes",
-        "num_stages",
-        "commitment_weight",
-        "codebook_weight",
-        "seed",
-    )
+    build_arguments = VectorQuantizer.build_arguments + ("num_stages",)
+    config_arguments = ("embed_dim",) + build_arguments
     index_summary = "[stage_1 .. stage_n] per position"
     index_description = (
         "Per position one index per stage: stage_1 into the first "
@@ -104,79 +81,18 @@ class ResidualVectorQuantizer(Quantizer):
         return tuple(f"{name}_usage" for name in self.codebook_names)
 
     index_slots = codebook_names
-    latent_channels = property(lambda self: self.embed_dim)
-    codebook_sizes = property(lambda self: (self.num_codes,) * self.num_stages)
-    slot_codebooks = property(lambda self: tuple(range(self.num_stages)))
+    # Its codes have no words either; the base class says so.
+    index_words = Quantizer.index_words
+    indices_to_words = Quantizer.indices_to_words
 
     # === Layer ===
 
-    def build(self, input_shape=None):
-        if self.built:  # e.g. deserialized, then built by the tokenizer
-            return
-        self.check_latent_channels(input_shape)
-        bound = 1.0 / self.num_codes
-        self.embeddings = self.add_weight(
-            name="embeddings",
-            shape=(self.num_stages, self.num_codes, self.embed_dim),
-            initializer=keras.initializers.RandomUniform(
-                -bound, bound, seed=self.seed
-            ),
-        )
+    @property
+    def embeddings_shape(self):
+        """One `(num_codes, embed_dim)` table per stage, stacked."""
+        return (self.num_stages, self.num_codes, self.embed_dim)
 
     def codebooks(self, training=False):
         """One `(num_codes, embed_dim)` float32 table per stage."""
         codes = ops.cast(self.embeddings, "float32")
         return tuple(codes[stage] for stage in range(self.num_stages))
-
-    def call(self, latents, training=None):
-        spatial = tuple(ops.shape(latents)[:-1])
-        residual = ops.reshape(
-            ops.cast(latents, "float32"), (-1, self.embed_dim)
-        )
-        quantized = ops.zeros_like(residual)
-        indices = []
-        for codes in self.codebooks():
-            stage_indices = ops.cast(
-                ops.argmin(squared_distances(residual, codes), axis=-1),
-                "int32",
-            )
-            picked = ops.take(codes, stage_indices, axis=0)
-            quantized = quantized + picked
-            residual = residual - picked
-            indices.append(stage_indices)
-        quantized = ops.reshape(quantized, ops.shape(latents))
-        indices = ops.stack(indices, axis=-1)
-        outputs = quantizer_outputs(
-            latents,
-            quantized,
-            ops.reshape(indices, spatial + (self.num_stages,)),
-            self.commitment_weight,
-            self.codebook_weight,
-        )
-        for stage, name in enumerate(self.usage_names):
-            outputs[name] = usage_fraction(indices[:, stage], self.num_codes)
-        return outputs
-
-    def indices_to_codes(self, indices, codebooks=None):
-        """Latents `(..., embed_dim)` from indices `(..., num_stages)`: the
-        sum of each stage's code."""
-        codebooks = codebooks or self.codebooks()
-        indices = ops.cast(indices, "int32")
-        codes = 0.0
-        for stage, table in enumerate(codebooks):
-            codes = codes + ops.take(table, indices[..., stage], axis=0)
-        return codes
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "num_codes": self.num_codes,
-                "embed_dim": self.embed_dim,
-                "num_stages": self.num_stages,
-                "commitment_weight": self.commitment_weight,
-                "codebook_weight": self.codebook_weight,
-                "seed": self.seed,
-            }
-        )
-        return config

@@ -181,26 +181,23 @@ class TransferredCodebook(BuiltFromPrior, keras.layers.Layer):
                 )
                 setattr(self, name, weight)
         if self.transfer in ("gcn", "mlp"):
-            self.kernel_1 = self.add_weight(
-                name="kernel_1",
-                shape=(self.prior_dim, self.hidden_dim),
-                initializer=self._kernel_initializer(1),
-            )
-            self.bias_1 = self.add_weight(
-                name="bias_1",
-                shape=(self.hidden_dim,),
-                initializer=self._bias_initializer(3, self.prior_dim),
-            )
-            self.kernel_2 = self.add_weight(
-                name="kernel_2",
-                shape=(self.hidden_dim, self.embed_dim),
-                initializer=self._kernel_initializer(2),
-            )
-            self.bias_2 = self.add_weight(
-                name="bias_2",
-                shape=(self.embed_dim,),
-                initializer=self._bias_initializer(4, self.hidden_dim),
-            )
+            # Layer 1 maps prior_dim -> hidden_dim, layer 2 hidden_dim ->
+            # embed_dim; kernel seeds 1 and 2, bias seeds 3 and 4.
+            dims = (self.prior_dim, self.hidden_dim, self.embed_dim)
+            for layer in (1, 2):
+                fan_in, units = dims[layer - 1], dims[layer]
+                kernel = self.add_weight(
+                    name=f"kernel_{layer}",
+                    shape=(fan_in, units),
+                    initializer=self._kernel_initializer(layer),
+                )
+                bias = self.add_weight(
+                    name=f"bias_{layer}",
+                    shape=(units,),
+                    initializer=self._bias_initializer(layer + 2, fan_in),
+                )
+                setattr(self, f"kernel_{layer}", kernel)
+                setattr(self, f"bias_{layer}", bias)
         if self.transfer == "frozen" and self.prior_dim != self.embed_dim:
             self.projection = self.add_weight(
                 name="projection",

@@ -21,6 +21,12 @@ class VectorQuantizer(Quantizer):
     mean((q - sg[z])^2)` (defaults 1.0 / 0.25: taming's legacy form), and a
     straight-through estimator.
 
+    A subclass with several codebooks of `num_codes` codes (one index slot
+    each; see `ResidualVectorQuantizer`) shapes `embeddings` and splits it
+    in `codebooks()`; `call` then codes the latent with each codebook in
+    turn, each on the residual the ones before it left, and the quantized
+    latent is the sum of the picked codes.
+
     Args:
         num_codes: int. Codebook size. Defaults to `1024`.
         embed_dim: int. Code dimension (latent channels). Defaults to
@@ -68,12 +74,21 @@ class VectorQuantizer(Quantizer):
         "codebook_weight",
         "seed",
     )
+    config_arguments = ("embed_dim",) + build_arguments
     codebook_names = ("codebook",)
     usage_names = ("usage",)
     index_slots = ("code",)
-    slot_codebooks = (0,)
-    codebook_sizes = property(lambda self: (self.num_codes,))
     latent_channels = property(lambda self: self.embed_dim)
+
+    @property
+    def codebook_sizes(self):
+        """`num_codes` for each codebook."""
+        return (self.num_codes,) * len(self.codebook_names)
+
+    @property
+    def slot_codebooks(self):
+        """One index slot per codebook, in order."""
+        return tuple(range(len(self.codebook_names)))
 
     def index_words(self, indices):
         """Always raises `WordsUnavailableError`: VQGAN codes have no words."""
@@ -86,6 +101,14 @@ class VectorQuantizer(Quantizer):
 
     indices_to_words = index_words
 
+    # === Layer ===
+
+    @property
+    def embeddings_shape(self):
+        """Shape of the `embeddings` weight: one `(num_codes, embed_dim)`
+        table."""
+        return (self.num_codes, self.embed_dim)
+
     def build(self, input_shape=None):
         if self.built:  # e.g. deserialized, then built by the tokenizer
             return
@@ -93,50 +116,50 @@ class VectorQuantizer(Quantizer):
         bound = 1.0 / self.num_codes
         self.embeddings = self.add_weight(
             name="embeddings",
-            shape=(self.num_codes, self.embed_dim),
+            shape=self.embeddings_shape,
             initializer=keras.initializers.RandomUniform(
                 -bound, bound, seed=self.seed
             ),
         )
 
-    def call(self, latents, training=None):
-        codes = ops.cast(self.embeddings, "float32")
-        spatial = tuple(ops.shape(latents)[:-1])
-        flat = ops.reshape(latents, (-1, self.embed_dim))
-        indices = ops.cast(
-            ops.argmin(squared_distances(flat, codes), axis=-1), "int32"
-        )
-        quantized = ops.reshape(
-            ops.take(codes, indices, axis=0), ops.shape(latents)
-        )
-        outputs = quantizer_outputs(
-            latents,
-            quantized,
-            ops.reshape(indices, spatial + (1,)),
-            self.commitment_weight,
-            self.codebook_weight,
-        )
-        outputs["usage"] = usage_fraction(indices, self.num_codes)
-        return outputs
-
     def codebooks(self, training=False):
         """`(codes,)`: the `(num_codes, embed_dim)` table, float32."""
         return (ops.cast(self.embeddings, "float32"),)
 
-    def indices_to_codes(self, indices, codebooks=None):
-        """Latents `(..., embed_dim)` from indices `(..., 1)`."""
-        (codes,) = codebooks or self.codebooks()
-        return ops.take(codes, ops.cast(indices[..., 0], "int32"), axis=0)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "num_codes": self.num_codes,
-                "embed_dim": self.embed_dim,
-                "commitment_weight": self.commitment_weight,
-                "codebook_weight": self.codebook_weight,
-                "seed": self.seed,
-            }
+    def call(self, latents, training=None):
+        spatial = tuple(ops.shape(latents)[:-1])
+        residual = ops.reshape(
+            ops.cast(latents, "float32"), (-1, self.embed_dim)
         )
-        return config
+        quantized = ops.zeros_like(residual)
+        indices = []
+        for codes in self.codebooks():
+            nearest = ops.cast(
+                ops.argmin(squared_distances(residual, codes), axis=-1),
+                "int32",
+            )
+            picked = ops.take(codes, nearest, axis=0)
+            quantized = quantized + picked
+            residual = residual - picked
+            indices.append(nearest)
+        indices = ops.stack(indices, axis=-1)
+        outputs = quantizer_outputs(
+            latents,
+            ops.reshape(quantized, ops.shape(latents)),
+            ops.reshape(indices, spatial + (self.index_depth,)),
+            self.commitment_weight,
+            self.codebook_weight,
+        )
+        for slot, name in enumerate(self.usage_names):
+            outputs[name] = usage_fraction(indices[:, slot], self.num_codes)
+        return outputs
+
+    def indices_to_codes(self, indices, codebooks=None):
+        """Latents `(..., embed_dim)` from indices `(..., index_depth)`: the
+        sum of the codes the slots pick."""
+        codebooks = codebooks or self.codebooks()
+        indices = ops.cast(indices, "int32")
+        codes = 0.0
+        for slot, table in enumerate(codebooks):
+            codes = codes + ops.take(table, indices[..., slot], axis=0)
+        return codes
