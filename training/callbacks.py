@@ -27,7 +27,28 @@ def load_checkpoint(directory):
     return arrays, int(arrays.pop("__step__"))
 
 
-class TrainingCheckpoint(keras.callbacks.Callback):
+class _KeptEpochCallback(keras.callbacks.Callback):
+    """A callback of the epochs that training keeps.
+
+    Subclasses implement `on_kept_epoch_end(epoch, logs)`, called at every
+    epoch end but those that `nonfinite_stop` (the run's
+    `NonFiniteLossStop`, or `None`) discarded.
+    """
+
+    def __init__(self, nonfinite_stop=None):
+        super().__init__()
+        self.nonfinite_stop = nonfinite_stop
+
+    def on_epoch_end(self, epoch, logs=None):
+        stop = self.nonfinite_stop
+        if stop is None or not stop.triggered:
+            self.on_kept_epoch_end(epoch, logs)
+
+    def on_kept_epoch_end(self, epoch, logs):
+        raise NotImplementedError
+
+
+class TrainingCheckpoint(_KeptEpochCallback):
     """Write the full training state at every epoch end, atomically.
 
     Skipped when `NonFiniteLossStop` saw a non-finite loss, so the last
@@ -35,13 +56,10 @@ class TrainingCheckpoint(keras.callbacks.Callback):
     """
 
     def __init__(self, directory, nonfinite_stop=None):
-        super().__init__()
+        super().__init__(nonfinite_stop)
         self.directory = directory
-        self.nonfinite_stop = nonfinite_stop
 
-    def on_epoch_end(self, epoch, logs=None):
-        if self.nonfinite_stop is not None and self.nonfinite_stop.triggered:
-            return
+    def on_kept_epoch_end(self, epoch, logs):
         arrays = self.model.state_arrays()
         arrays["__step__"] = np.asarray(self.model.current_step())
         files.save_npz(os.path.join(self.directory, CHECKPOINT_NAME), arrays)
@@ -88,21 +106,18 @@ class NonFiniteLossStop(keras.callbacks.Callback):
                 return
 
 
-class ReconstructionGrid(keras.callbacks.Callback):
+class ReconstructionGrid(_KeptEpochCallback):
     """Save originals above reconstructions as a PNG at every epoch end."""
 
     def __init__(self, images, directory, every_epochs=1, nonfinite_stop=None):
-        super().__init__()
+        super().__init__(nonfinite_stop)
         self.images = images
         self.directory = directory
         self.every_epochs = every_epochs
-        self.nonfinite_stop = nonfinite_stop
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_kept_epoch_end(self, epoch, logs):
         if (epoch + 1) % self.every_epochs:
             return
-        if self.nonfinite_stop is not None and self.nonfinite_stop.triggered:
-            return  # The epoch is discarded: no picture of it.
         tokenizer = self.model.tokenizer
         reconstruction = tokenizer(self.images, training=False)[
             "reconstruction"
@@ -114,20 +129,17 @@ class ReconstructionGrid(keras.callbacks.Callback):
         )
 
 
-class HistoryFile(keras.callbacks.Callback):
+class HistoryFile(_KeptEpochCallback):
     """Append each epoch's logs (with the step) to a JSON-lines file.
 
     An epoch that `nonfinite_stop` discarded is not recorded.
     """
 
     def __init__(self, path, nonfinite_stop=None):
-        super().__init__()
+        super().__init__(nonfinite_stop)
         self.path = path
-        self.nonfinite_stop = nonfinite_stop
 
-    def on_epoch_end(self, epoch, logs=None):
-        if self.nonfinite_stop is not None and self.nonfinite_stop.triggered:
-            return
+    def on_kept_epoch_end(self, epoch, logs):
         record = {"epoch": epoch + 1, "step": self.model.current_step()}
         record.update({k: float(v) for k, v in (logs or {}).items()})
         with open(self.path, "a") as file:
@@ -245,7 +257,7 @@ class EpochEvaluation(keras.callbacks.Callback):
                 logs[f"val_{name}"] = float(results[name])
 
 
-class BestCheckpoint(keras.callbacks.Callback):
+class BestCheckpoint(_KeptEpochCallback):
     """Keep the tokenizer of the lowest held-out reconstruction loss.
 
     At each epoch end where `logs[monitor]` (set by `EpochEvaluation`) is
@@ -263,9 +275,8 @@ class BestCheckpoint(keras.callbacks.Callback):
         monitor="val_rec_loss",
         filename=BEST_TOKENIZER_NAME,
     ):
-        super().__init__()
+        super().__init__(nonfinite_stop)
         self.directory = directory
-        self.nonfinite_stop = nonfinite_stop
         self.monitor = monitor
         self.path = os.path.join(directory, filename)
         self.record_path = os.path.join(directory, BEST_RECORD_NAME)
@@ -277,9 +288,7 @@ class BestCheckpoint(keras.callbacks.Callback):
         with open(self.record_path) as file:
             return json.load(file)
 
-    def on_epoch_end(self, epoch, logs=None):
-        if self.nonfinite_stop is not None and self.nonfinite_stop.triggered:
-            return
+    def on_kept_epoch_end(self, epoch, logs):
         value = (logs or {}).get(self.monitor)
         if value is None or not math.isfinite(value):
             return

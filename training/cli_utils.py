@@ -131,6 +131,12 @@ def protocol_from_flags(dataset, protocol_flags, **fields):
     )
 
 
+def flag_values(*names):
+    """`{name: FLAGS.<name>}`, for flags passed on to the parameters of the
+    same names (`f(**flag_values("batch_size", "overwrite"))`)."""
+    return {name: getattr(flags.FLAGS, name) for name in names}
+
+
 def resolve_output_dir(output_dir, command_name):
     """Create and return the output folder; a fresh one when not given."""
     if not output_dir:

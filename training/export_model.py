@@ -106,10 +106,9 @@ def main(argv):
             tokenizer,
             output_dir,
             image_size=image_size,
-            batch_size=FLAGS.batch_size,
-            version=FLAGS.version,
-            overwrite=FLAGS.overwrite,
-            verify=FLAGS.verify,
+            **cli_utils.flag_values(
+                "batch_size", "version", "overwrite", "verify"
+            ),
         )
     except (ValueError, FileExistsError) as error:
         raise app.UsageError(str(error)) from error

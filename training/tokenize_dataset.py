@@ -124,14 +124,16 @@ def main(argv):
             tokenizer,
             dataset,
             output_dir,
-            shard_size=FLAGS.shard_size,
-            batch_size=FLAGS.batch_size,
-            max_shards=FLAGS.max_shards,
             num_examples=num_examples,
             source=source,
-            progress=FLAGS.progress,
-            overwrite=FLAGS.overwrite,
             filenames=filenames,
+            **cli_utils.flag_values(
+                "shard_size",
+                "batch_size",
+                "max_shards",
+                "progress",
+                "overwrite",
+            ),
         )
     except ValueError as error:
         cli_utils.fail(COMMAND_NAME, str(error))

@@ -274,12 +274,14 @@ def train(run_folder):
             tokenizer,
             discriminator,
             perceptual_loss=perceptual,
-            perceptual_weight=FLAGS.perceptual_weight,
-            codebook_weight=FLAGS.codebook_weight,
-            disc_weight=FLAGS.disc_weight,
-            disc_start=FLAGS.disc_start,
-            recompute_reconstruction=FLAGS.recompute_reconstruction,
             name="vqgan_trainer",
+            **cli_utils.flag_values(
+                "perceptual_weight",
+                "codebook_weight",
+                "disc_weight",
+                "disc_start",
+                "recompute_reconstruction",
+            ),
         )
         learning_rate = FLAGS.learning_rate or (
             FLAGS.base_learning_rate * batch_size

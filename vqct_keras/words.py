@@ -16,6 +16,24 @@ that into pictures and tables:
 Images are float `(B, H, W, C)` in `[-1, 1]` (a single `(H, W, C)` image,
 a `tf.data.Dataset` or any iterable of batches works too). The VQGAN
 baseline has no words: these functions raise `WordsUnavailableError`.
+
+Example:
+
+>>> from vqct_keras.models.vqct_presets import build_tokenizer
+>>> from vqct_keras.prior.codebook_prior import CodebookPrior
+>>> prior = CodebookPrior(["red", "big"], ["dog", "car", "sky"],
+...                       np.random.rand(5, 6), edges=[[0, 2]])
+>>> tokenizer = build_tokenizer("vqct_tiny_32", prior=prior, ch=16,
+...                             embed_dim=4, z_channels=8, num_groups=8)
+>>> counts = top_words(tokenizer, np.zeros((2, 32, 32, 3), "float32"))
+>>> counts.num_positions, sum(c for _, c in counts.nouns)
+(128, 128)
+>>> table = nearest_words(tokenizer, indices=np.array([[1, 0, 2]]), k=1)
+>>> [(row["word"], len(row["neighbours"])) for row in table.rows]
+[('sky', 1), ('red', 1), ('big', 1)]
+>>> figure = word_map(tokenizer, np.zeros((32, 32, 3), "float32"))
+>>> len(figure.axes)
+2
 """
 
 import colorsys
@@ -116,17 +134,7 @@ def top_words(tokenizer, images, k=10, batch_size=32, max_batches=None):
     Returns:
         A `WordCounts` (print it for a table).
 
-    Example:
-
-    >>> from vqct_keras.models.vqct_presets import build_tokenizer
-    >>> from vqct_keras.prior.codebook_prior import CodebookPrior
-    >>> prior = CodebookPrior(["red", "big"], ["dog", "car", "sky"],
-    ...                       np.random.rand(5, 6), edges=[[0, 2]])
-    >>> tokenizer = build_tokenizer("vqct_tiny_32", prior=prior, ch=16,
-    ...                             embed_dim=4, z_channels=8, num_groups=8)
-    >>> counts = top_words(tokenizer, np.zeros((2, 32, 32, 3), "float32"))
-    >>> counts.num_positions, sum(c for _, c in counts.nouns)
-    (128, 128)
+    See the module docstring for an example.
     """
     vocabulary = _vocabulary(tokenizer)
     quantizer = tokenizer.quantizer
@@ -246,17 +254,7 @@ def nearest_words(
     Returns:
         A `NearestWords` (print it for a table).
 
-    Example:
-
-    >>> from vqct_keras.models.vqct_presets import build_tokenizer
-    >>> from vqct_keras.prior.codebook_prior import CodebookPrior
-    >>> prior = CodebookPrior(["red", "big"], ["dog", "car", "sky"],
-    ...                       np.random.rand(5, 6), edges=[[0, 2]])
-    >>> tokenizer = build_tokenizer("vqct_tiny_32", prior=prior, ch=16,
-    ...                             embed_dim=4, z_channels=8, num_groups=8)
-    >>> table = nearest_words(tokenizer, indices=np.array([[1, 0, 2]]), k=1)
-    >>> [(row["word"], len(row["neighbours"])) for row in table.rows]
-    [('sky', 1), ('red', 1), ('big', 1)]
+    See the module docstring for an example.
     """
     vocabulary = _vocabulary(tokenizer)
     quantizer = tokenizer.quantizer
@@ -385,17 +383,7 @@ def word_map(tokenizer, images, path=None, cell_inches=None, title=None):
         A `matplotlib.figure.Figure` (not attached to pyplot: display it in
         a notebook as the last expression of a cell, or save it).
 
-    Example:
-
-    >>> from vqct_keras.models.vqct_presets import build_tokenizer
-    >>> from vqct_keras.prior.codebook_prior import CodebookPrior
-    >>> prior = CodebookPrior(["red", "big"], ["dog", "car", "sky"],
-    ...                       np.random.rand(5, 6), edges=[[0, 2]])
-    >>> tokenizer = build_tokenizer("vqct_tiny_32", prior=prior, ch=16,
-    ...                             embed_dim=4, z_channels=8, num_groups=8)
-    >>> figure = word_map(tokenizer, np.zeros((32, 32, 3), "float32"))
-    >>> len(figure.axes)
-    2
+    See the module docstring for an example.
     """
     from matplotlib import patches
     from matplotlib.figure import Figure

@@ -105,17 +105,24 @@ def image_folder(tmp_path_factory):
     )
 
 
-def evaluate_argv(saved_model, image_folder, output_dir, *extra):
+def folder_argv(model, folder, output_dir, *extra):
+    """The flags of a CLI that reads `--model` and the `test` split of the
+    image folder `folder` (a `write_image_folder`), then `extra`."""
     return [
-        f"--model={saved_model}",
-        f"--dataset={image_folder}",
+        f"--model={model}",
+        f"--dataset={folder}",
         "--split=test",
-        "--batch_size=4",
-        f"--data_dir={os.path.join(image_folder, 'tfds')}",
+        f"--data_dir={os.path.join(folder, 'tfds')}",
         f"--output_dir={output_dir}",
         "--noprogress",
         *extra,
     ]
+
+
+def evaluate_argv(saved_model, image_folder, output_dir, *extra):
+    return folder_argv(
+        saved_model, image_folder, output_dir, "--batch_size=4", *extra
+    )
 
 
 def test_cli_writes_metrics_and_pictures(

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from absl import app
 
+from tests.training.evaluate_test import folder_argv
 from tests.training.evaluate_test import run_cli
 from tests.training.evaluate_test import write_image_folder
 from training import tokenize_dataset
@@ -26,17 +27,9 @@ def setup(tmp_path_factory):
 
 
 def argv(model, folder, output_dir, *extra):
-    return [
-        f"--model={model}",
-        f"--dataset={folder}",
-        "--split=test",
-        "--batch_size=2",
-        "--shard_size=2",
-        f"--data_dir={os.path.join(folder, 'tfds')}",
-        f"--output_dir={output_dir}",
-        "--noprogress",
-        *extra,
-    ]
+    return folder_argv(
+        model, folder, output_dir, "--batch_size=2", "--shard_size=2", *extra
+    )
 
 
 def test_cli_resumes_and_decodes(setup, tmp_path, capsys):

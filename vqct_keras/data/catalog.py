@@ -167,6 +167,20 @@ def tfds_part(name):
     return DatasetPart(name, native=True)
 
 
+def _paper_entry(name, description, part, transforms, splits=("train", "test")):
+    """A dataset of the paper: one part at every image size; `transforms`
+    maps a split (or `"*"`) to our transform and the official loader's,
+    which it reproduces."""
+    return DatasetEntry(
+        name=name,
+        description=description,
+        parts=lambda size: (part,),
+        splits=splits,
+        preprocessing={key: ours for key, (ours, _) in transforms.items()},
+        official={key: theirs for key, (_, theirs) in transforms.items()},
+    )
+
+
 ENTRIES = {
     entry.name: entry
     for entry in (
@@ -191,41 +205,42 @@ ENTRIES = {
             parts=lambda size: (photo_crops_part(size),),
             default_image_size=64,
         ),
-        DatasetEntry(
-            name="ade20k",
-            description="ADE20K 2021 full release (manual download).",
-            parts=lambda size: (ADE20K,),
+        _paper_entry(
+            "ade20k",
+            "ADE20K 2021 full release (manual download).",
+            ADE20K,
+            {"*": (SQUASH, "Resize((256, 256))")},
             splits=("train", "validation"),
-            preprocessing={"*": SQUASH},
-            official={"*": "Resize((256, 256))"},
         ),
-        DatasetEntry(
-            name="coco2014",
-            description="MS-COCO 2014 train2014 / val2014 (tfds coco/2014).",
-            parts=lambda size: (COCO_2014,),
+        _paper_entry(
+            "coco2014",
+            "MS-COCO 2014 train2014 / val2014 (tfds coco/2014).",
+            COCO_2014,
+            {
+                "*": (
+                    TRAIN_AUGMENTED,
+                    "Resize(256) -> CenterCrop(256) -> RandomHorizontalFlip",
+                )
+            },
             splits=("train", "validation"),
-            preprocessing={"*": TRAIN_AUGMENTED},
-            official={
-                "*": "Resize(256) -> CenterCrop(256) -> RandomHorizontalFlip"
+        ),
+        _paper_entry(
+            "cub200",
+            "CUB-200-2011, official split (caltech_birds2011).",
+            CUB_200_2011,
+            {
+                "train": (
+                    RANDOM_CROP_FLIP,
+                    "Resize(256) -> RandomCrop(256) -> RandomHorizontalFlip",
+                ),
+                "test": (EVALUATION, "Resize(256) -> CenterCrop(256)"),
             },
         ),
-        DatasetEntry(
-            name="cub200",
-            description="CUB-200-2011, official split (caltech_birds2011).",
-            parts=lambda size: (CUB_200_2011,),
-            preprocessing={"train": RANDOM_CROP_FLIP, "test": EVALUATION},
-            official={
-                "train": "Resize(256) -> RandomCrop(256) -> "
-                "RandomHorizontalFlip",
-                "test": "Resize(256) -> CenterCrop(256)",
-            },
-        ),
-        DatasetEntry(
-            name="celeba_hq",
-            description="CelebA-HQ, multimodal train/test lists (manual).",
-            parts=lambda size: (CELEBA_HQ,),
-            preprocessing={"*": EVALUATION},
-            official={"*": "Resize(256) (images are square)"},
+        _paper_entry(
+            "celeba_hq",
+            "CelebA-HQ, multimodal train/test lists (manual).",
+            CELEBA_HQ,
+            {"*": (EVALUATION, "Resize(256) (images are square)")},
         ),
     )
 }

