@@ -12,7 +12,8 @@ Usage (from the repository root):
         --output=/tmp/ablation_quick/ablation.md
 
 `--discussion` inserts a Markdown file (the reading of the results, written
-by whoever ran the study) under the tables.
+by whoever ran the study) under the tables; by default `<study>/discussion.md`
+when the study folder has one, so the reading travels with the results.
 """
 
 import json
@@ -40,6 +41,8 @@ CODEBOOK_COLUMNS = (
 # `save_reconstruction_grid`'s layout: originals above reconstructions,
 # tiles separated by this many white pixels.
 GRID_GAP = 2
+# The reading of a study's results, kept in its folder.
+DISCUSSION_FILE = "discussion.md"
 
 
 def define_flags(flag_values=flags.FLAGS):
@@ -59,7 +62,8 @@ def define_flags(flag_values=flags.FLAGS):
     flags.DEFINE_string(
         "discussion",
         None,
-        "Markdown file inserted under the tables (the reading of the results).",
+        "Markdown file inserted under the tables (the reading of the "
+        "results). Default: <study>/discussion.md if it exists.",
         flag_values=flag_values,
     )
 
@@ -326,8 +330,9 @@ def render(study, study_dir, output):
         "reconstructions.png)",
         "",
     ]
-    if FLAGS.discussion:
-        with open(FLAGS.discussion) as f:
+    discussion = FLAGS.discussion or os.path.join(study_dir, DISCUSSION_FILE)
+    if FLAGS.discussion or os.path.isfile(discussion):
+        with open(discussion) as f:
             lines += [f.read().strip(), ""]
     lines += [
         "## Shared training set-up",

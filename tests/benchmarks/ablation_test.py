@@ -209,9 +209,12 @@ def test_report_tables_pictures_and_spread(tmp_path, parsed_flags):
     study = _fake_study(tmp_path)
     output = str(tmp_path / "out" / "ablation.md")
     os.makedirs(os.path.dirname(output))
+    # The study folder's reading goes under the tables.
+    (tmp_path / report.DISCUSSION_FILE).write_text("## Reading\n\nVQCT wins.\n")
     report.render(study, str(tmp_path), output)
     with open(output) as f:
         text = f.read()
+    assert "## Reading\n\nVQCT wins." in text
     assert "| `vqct` | 2 | **20.50 ± 0.71** |" in text
     # Ties are not bold.
     assert "| `vqgan_1024` | 2 | 18.50 ± 0.71 | 0.500 ± 0.000 |" in text
@@ -272,7 +275,7 @@ def test_quick_study_end_to_end_resumes_and_reports(tmp_path):
         assert time.time() < deadline, "the second arm never checkpointed"
         time.sleep(0.5)
     os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+    process.communicate()  # reaps it and closes its output pipe
     assert (study / "runs" / "vqct" / "seed0" / "result.json").exists()
     assert not (second / "result.json").exists()
     partial = json.loads((study / "ablation.json").read_text())
