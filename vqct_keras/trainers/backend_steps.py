@@ -100,8 +100,9 @@ def _tensorflow_train_step(trainer, data):
         tape.gradient(scaled_d_loss, variables), variables
     )
 
+    totals = dict(loss=loss, d_loss=d_loss, d_weight=d_weight)
     values = _step_values(
-        trainer, terms, outputs, logits, d_weight, factor, flags
+        trainer, terms, outputs, logits, totals, factor, flags
     )
     return _tensorflow_track(trainer, values)
 
@@ -130,23 +131,15 @@ def _tensorflow_track(trainer, values):
     return logs
 
 
-def _step_values(trainer, terms, outputs, logits, d_weight, factor, flags):
+def _step_values(trainer, terms, outputs, logits, totals, factor, flags):
     """Everything logged for a step: loss terms and totals, the bad-batch
     flags, logit means, usage.
 
-    `logits` are the discriminator's `(real, fake)` logits. The totals
-    `loss` and `d_loss` are computed here from their parts, for every
-    step alike (a train step also computes them for its gradients).
+    `logits` are the discriminator's `(real, fake)` logits; `totals` holds
+    the step's `loss`, `d_loss` and `d_weight`, as computed for its updates.
     """
     logits_real, logits_fake = logits
-    values = dict(
-        terms,
-        loss=trainer.total_generator_loss(terms, d_weight, factor),
-        d_weight=d_weight,
-        disc_factor=factor,
-        d_loss=factor * hinge_discriminator_loss(logits_real, logits_fake),
-        **flags,
-    )
+    values = dict(terms, **totals, disc_factor=factor, **flags)
     values["logits_real"] = ops.mean(ops.cast(logits_real, "float32"))
     values["logits_fake"] = ops.mean(ops.cast(logits_fake, "float32"))
     for name in trainer.usage_names:
@@ -164,10 +157,13 @@ def _evaluate(trainer, images, flags):
     terms = trainer.generator_losses(images, outputs, logits_fake)
     factor = trainer.discriminator_factor(trainer.step)
     d_weight = ops.zeros((), "float32")
-    logits = (logits_real, logits_fake)
-    return _step_values(
-        trainer, terms, outputs, logits, d_weight, factor, flags
+    totals = dict(
+        loss=trainer.total_generator_loss(terms, d_weight, factor),
+        d_loss=factor * hinge_discriminator_loss(logits_real, logits_fake),
+        d_weight=d_weight,
     )
+    logits = (logits_real, logits_fake)
+    return _step_values(trainer, terms, outputs, logits, totals, factor, flags)
 
 
 # === JAX ===
@@ -342,7 +338,7 @@ def _jax_train_step(trainer, state, data):
         d_loss = factor * hinge_discriminator_loss(logits_real, logits_fake)
         return d_loss, (d_state, (logits_real, logits_fake))
 
-    d_grads, (d_non_trainable, logits) = jax.grad(
+    (d_loss, (d_non_trainable, logits)), d_grads = jax.value_and_grad(
         discriminator_loss, has_aux=True
     )(d_trainable, d_non_trainable)
     d_trainable, d_opt_vars = trainer.d_optimizer.stateless_apply(
@@ -351,8 +347,15 @@ def _jax_train_step(trainer, state, data):
     state.set_values(discriminator, d_trainable, d_non_trainable)
     state.optimizer_variables = g_opt_vars + d_opt_vars
 
+    # The autoencoder loss itself is never formed here (its gradient comes
+    # from the weighted vector-Jacobian product): computed for the logs.
+    totals = dict(
+        loss=trainer.total_generator_loss(terms, d_weight, factor),
+        d_loss=d_loss,
+        d_weight=d_weight,
+    )
     values = _step_values(
-        trainer, terms, outputs, logits, d_weight, factor, flags
+        trainer, terms, outputs, logits, totals, factor, flags
     )
     logs = state.update_metrics(values)
     return logs, state.as_tuple()
