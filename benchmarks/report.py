@@ -43,6 +43,10 @@ CODEBOOK_COLUMNS = (
 GRID_GAP = 2
 # The reading of a study's results, kept in its folder.
 DISCUSSION_FILE = "discussion.md"
+# A run whose final PSNR (the evaluated checkpoint on every held-out image)
+# is further than this from that checkpoint's held-out PSNR during training
+# (fewer images) is listed as suspect: the two should agree closely.
+CONSISTENCY_TOLERANCE_DB = 3.0
 
 
 def define_flags(flag_values=flags.FLAGS):
@@ -126,6 +130,56 @@ def main_table(study):
         )
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def inconsistent_runs(study, tolerance_db=CONSISTENCY_TOLERANCE_DB):
+    """Runs whose final PSNR disagrees with their own held-out PSNR at the
+    evaluated checkpoint's step by more than `tolerance_db`.
+
+    Returns:
+        A list of `(arm, seed, final_psnr, training_psnr, step)`.
+    """
+    suspects = []
+    for result in study["results"]:
+        step = result.get("checkpoint_step")
+        final = result["figures"].get("psnr")
+        during = [
+            point.get("val_psnr")
+            for point in result.get("usage_curve", [])
+            if point.get("step") == step
+        ]
+        if final is None or not during or during[-1] is None:
+            continue
+        if abs(final - during[-1]) > tolerance_db:
+            suspects.append(
+                (result["arm"], result["seed"], final, during[-1], step)
+            )
+    return suspects
+
+
+def consistency_lines(study):
+    """The report's check of every run's final score against its training
+    record."""
+    suspects = inconsistent_runs(study)
+    if not suspects:
+        return [
+            "Every run's final PSNR is within "
+            f"{CONSISTENCY_TOLERANCE_DB:g} dB of the held-out PSNR its "
+            "evaluated checkpoint scored during training (on fewer images)."
+        ]
+    lines = [
+        "**Suspect runs**: the final PSNR disagrees with the held-out PSNR "
+        "of the same checkpoint during training by more than "
+        f"{CONSISTENCY_TOLERANCE_DB:g} dB. Delete the run's folder and "
+        "re-run the study to score it again:",
+        "",
+    ]
+    lines += [
+        f"- `{arm}` seed {seed}: final {final:.2f} dB, "
+        f"{during:.2f} dB at step {step} during training"
+        for arm, seed, final, during, step in suspects
+    ]
+    return lines
 
 
 def _best_arms(arms):
@@ -292,8 +346,10 @@ def render(study, study_dir, output):
         f"- Machine: {study.get('machine', 'n/a')}",
         "- Versions: "
         + ", ".join(f"{k} {v}" for k, v in study.get("versions", {}).items()),
-        f"- Seeds per arm: {settings['seeds']}; "
-        + ("`--quick`: the numbers mean nothing" if settings["quick"] else ""),
+        f"- Seeds per arm: {settings['seeds']}"
+        + (
+            "; `--quick`: the numbers mean nothing" if settings["quick"] else ""
+        ),
         f"- Prior: {study['prior']['num_adjectives']:,} adjectives + "
         f"{study['prior']['num_nouns']:,} nouns (content SHA-256 "
         f"`{study['prior']['sha256'][:16]}`)",
@@ -310,6 +366,8 @@ def render(study, study_dir, output):
         "Bold: the best mean of the column.",
         "",
         main_table(study),
+        "",
+        *consistency_lines(study),
         "",
         "## Codebook usage per codebook (same held-out pass)",
         "",

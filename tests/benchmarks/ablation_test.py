@@ -167,7 +167,11 @@ def _fake_study(folder):
                 for name, size in sizes.items()
             }
             curve = [
-                {"step": step, **{f"val_{n}_usage": 0.1 * step for n in sizes}}
+                {
+                    "step": step,
+                    "val_psnr": psnr + seed - 0.5,
+                    **{f"val_{n}_usage": 0.1 * step for n in sizes},
+                }
                 for step in (1, 2)
             ]
             results.append(
@@ -182,6 +186,7 @@ def _fake_study(folder):
                     },
                     "codebooks": codebooks,
                     "usage_curve": curve,
+                    "checkpoint_step": 2,
                     "train_seconds": 60.0,
                     "command": "python training/train.py --seed=0",
                 }
@@ -233,6 +238,24 @@ def test_report_tables_pictures_and_spread(tmp_path, parsed_flags):
         assert grid.size[1] == 3 * (64 + report.GRID_GAP)  # originals + 2 arms
     assert "--steps=4" in text
     assert "**partial: 4 of 6 runs**" in text
+    assert "Every run's final PSNR is within 3 dB" in text
+
+
+def test_report_lists_a_run_whose_final_score_disagrees_with_training(
+    tmp_path, parsed_flags
+):
+    study = _fake_study(tmp_path)
+    assert report.inconsistent_runs(study) == []
+    # A final evaluation far below the same checkpoint's held-out score
+    # (a broken saved model, say) is flagged, not averaged in silently.
+    study["results"][1]["figures"]["psnr"] = 10.0
+    assert report.inconsistent_runs(study) == [("vqct", 1, 10.0, 20.5, 2)]
+    output = str(tmp_path / "ablation.md")
+    report.render(study, str(tmp_path), output)
+    with open(output) as f:
+        text = f.read()
+    assert "**Suspect runs**" in text
+    assert "- `vqct` seed 1: final 10.00 dB, 20.50 dB at step 2" in text
 
 
 def _ablation(output_dir, *extra, **popen):
