@@ -143,16 +143,15 @@ def inconsistent_runs(study, tolerance_db=CONSISTENCY_TOLERANCE_DB):
     for result in study["results"]:
         step = result.get("checkpoint_step")
         final = result["figures"].get("psnr")
-        during = [
-            point.get("val_psnr")
+        during = {
+            point.get("step"): point.get("val_psnr")
             for point in result.get("usage_curve", [])
-            if point.get("step") == step
-        ]
-        if final is None or not during or during[-1] is None:
+        }.get(step)
+        if final is None or during is None:
             continue
-        if abs(final - during[-1]) > tolerance_db:
+        if abs(final - during) > tolerance_db:
             suspects.append(
-                (result["arm"], result["seed"], final, during[-1], step)
+                (result["arm"], result["seed"], final, during, step)
             )
     return suspects
 
